@@ -1,0 +1,7 @@
+"""Shared fixtures: real local services, built once per session where costly."""
+
+pytest_plugins = [
+    "tests.fixtures.moto",
+    "tests.fixtures.spark",
+    "tests.fixtures.lakehouse",
+]
