@@ -1,0 +1,187 @@
+"""Every AuthPulse Iceberg table, defined in one place.
+
+Each table is an explicit Iceberg schema with a doc on every field, a day
+partition on ``event_date`` and the sort order its writer applies. Field ids
+are fixed here: tables evolve only by adding fields with new ids (see
+:func:`authpulse_dagster.lakehouse.tables.ensure_table`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.schema import Schema
+from pyiceberg.table.sorting import SortField, SortOrder
+from pyiceberg.transforms import IdentityTransform
+from pyiceberg.types import (
+    BinaryType,
+    BooleanType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    NestedField,
+    StringType,
+    TimestamptzType,
+)
+
+NAMESPACE = "authpulse"
+
+
+@dataclass(frozen=True)
+class TableDef:
+    name: str
+    layer: str
+    description: str
+    schema: Schema
+    sort_by: tuple[str, ...]
+
+    @property
+    def identifier(self) -> str:
+        return f"{NAMESPACE}.{self.name}"
+
+    @property
+    def partition_spec(self) -> PartitionSpec:
+        source_id = self.schema.find_field("event_date").field_id
+        return PartitionSpec(
+            PartitionField(source_id=source_id, field_id=1000, transform=IdentityTransform(), name="event_date")
+        )
+
+    @property
+    def sort_order(self) -> SortOrder:
+        return SortOrder(
+            *[SortField(source_id=self.schema.find_field(c).field_id, transform=IdentityTransform()) for c in self.sort_by]
+        )
+
+    @property
+    def column_names(self) -> list[str]:
+        return [f.name for f in self.schema.fields]
+
+
+def _f(field_id: int, name: str, type_, doc: str, required: bool = False) -> NestedField:
+    return NestedField(field_id=field_id, name=name, field_type=type_, required=required, doc=doc)
+
+
+RAW_EVENTS = TableDef(
+    name="raw_events",
+    layer="bronze",
+    description="Every record as received, nothing dropped: payload bytes plus where it came from.",
+    schema=Schema(
+        _f(1, "event_id", StringType(), "Deterministic id of the line (blake2b of line + occurrence)", True),
+        _f(2, "payload", BinaryType(), "The record exactly as received (line without newline)", True),
+        _f(3, "payload_size", LongType(), "True byte length of the record (payload is capped at 1 MiB)", True),
+        _f(4, "source", StringType(), "Where it came from: 'file' or 'kinesis'", True),
+        _f(5, "format", StringType(), "Declared input format: lanl2014 or lanl2015", True),
+        _f(6, "source_file", StringType(), "File path for file sources"),
+        _f(7, "line_number", LongType(), "1-based line number in the decompressed file"),
+        _f(8, "dataset_time", LongType(), "Leading time field if it is a valid integer, else null"),
+        _f(9, "shard_id", StringType(), "Kinesis shard id for stream sources"),
+        _f(10, "sequence_number", StringType(), "Kinesis sequence number for stream sources"),
+        _f(11, "arrival_ts", TimestamptzType(), "Kinesis approximate arrival time"),
+        _f(12, "event_date", DateType(), "Day the record belongs to (its own time, else the last valid time before it)", True),
+        _f(13, "ingested_at", TimestamptzType(), "When AuthPulse landed the record", True),
+    ),
+    sort_by=("source_file", "line_number"),
+)
+
+QUARANTINE = TableDef(
+    name="quarantine",
+    layer="silver",
+    description="Records that failed parsing or validation, each with a machine-readable reason.",
+    schema=Schema(
+        _f(1, "event_id", StringType(), "Id of the bronze record", True),
+        _f(2, "event_date", DateType(), "Bronze day of the record", True),
+        _f(3, "reason", StringType(), "Reason code, e.g. wrong_field_count (see README)", True),
+        _f(4, "detail", StringType(), "Human-readable detail (offending value)"),
+        _f(5, "payload", BinaryType(), "The raw record bytes", True),
+        _f(6, "payload_text", StringType(), "The record as UTF-8 text, invalid bytes replaced"),
+        _f(7, "format", StringType(), "Declared input format"),
+        _f(8, "source", StringType(), "file or kinesis"),
+        _f(9, "source_file", StringType(), "File path for file sources"),
+        _f(10, "line_number", LongType(), "Line number for file sources"),
+        _f(11, "ingested_at", TimestamptzType(), "When the record was landed in bronze"),
+    ),
+    sort_by=("reason", "line_number"),
+)
+
+AUTH_EVENTS = TableDef(
+    name="auth_events",
+    layer="silver",
+    description="Parsed, validated authentications, deduplicated on event_id, enriched with time features.",
+    schema=Schema(
+        _f(1, "event_id", StringType(), "Deterministic event id (unique)", True),
+        _f(2, "event_ts", TimestamptzType(), "Event time: dataset epoch + dataset_time seconds", True),
+        _f(3, "event_date", DateType(), "UTC day of event_ts (partition)", True),
+        _f(4, "dataset_time", LongType(), "Seconds since the dataset start, as in the file", True),
+        _f(5, "user_id", StringType(), "Authenticating user (2015: source user without @domain)", True),
+        _f(6, "user_domain", StringType(), "Domain of the user (2015 only)"),
+        _f(7, "computer_id", StringType(), "Computer authenticated to (2015: destination computer)", True),
+        _f(8, "src_computer_id", StringType(), "Source computer (2015 only; null for 2014)"),
+        _f(9, "dst_user_id", StringType(), "Destination user (2015 only)"),
+        _f(10, "auth_type", StringType(), "Authentication package, e.g. Kerberos (2015 only)"),
+        _f(11, "logon_type", StringType(), "Logon type, e.g. Network (2015 only)"),
+        _f(12, "orientation", StringType(), "LogOn, LogOff, TGS, TGT... (2015 only)"),
+        _f(13, "success", BooleanType(), "True if the authentication succeeded (2014 rows are all successes)", True),
+        _f(14, "event_hour", IntegerType(), "UTC hour of day of event_ts (0-23)", True),
+        _f(15, "day_of_week", IntegerType(), "ISO day of week of event_ts (1=Monday .. 7=Sunday)", True),
+        _f(16, "source", StringType(), "file or kinesis", True),
+        _f(17, "format", StringType(), "lanl2014 or lanl2015", True),
+        _f(18, "ingested_at", TimestamptzType(), "When the record was landed in bronze", True),
+    ),
+    sort_by=("event_ts", "user_id"),
+)
+
+USER_HOST_DAILY = TableDef(
+    name="user_host_daily",
+    layer="gold",
+    description="One row per user, computer and day: the compact access history the lookbacks read.",
+    schema=Schema(
+        _f(1, "user_id", StringType(), "User", True),
+        _f(2, "computer_id", StringType(), "Computer", True),
+        _f(3, "event_date", DateType(), "Day", True),
+        _f(4, "events", LongType(), "Authentications of the user to the computer that day", True),
+        _f(5, "first_seen", TimestamptzType(), "First authentication that day", True),
+        _f(6, "last_seen", TimestamptzType(), "Last authentication that day", True),
+    ),
+    sort_by=("user_id", "computer_id"),
+)
+
+USER_BEHAVIOR = TableDef(
+    name="user_behavior",
+    layer="gold",
+    description="Per user: activity per day and per 5-minute and 1-hour tumbling window.",
+    schema=Schema(
+        _f(1, "user_id", StringType(), "User", True),
+        _f(2, "event_date", DateType(), "Day of the window", True),
+        _f(3, "window", StringType(), "Window size: '5m', '1h' or '1d'", True),
+        _f(4, "window_start", TimestamptzType(), "Window start (inclusive)", True),
+        _f(5, "window_end", TimestamptzType(), "Window end (exclusive)", True),
+        _f(6, "events", LongType(), "Authentications in the window", True),
+        _f(7, "distinct_computers", LongType(), "Distinct computers in the window", True),
+        _f(8, "new_computers", LongType(), "Computers first used in this window and not used in the lookback days before", True),
+        _f(9, "first_seen", TimestamptzType(), "First authentication in the window", True),
+        _f(10, "last_seen", TimestamptzType(), "Last authentication in the window", True),
+    ),
+    sort_by=("user_id", "window", "window_start"),
+)
+
+HOST_POPULARITY = TableDef(
+    name="host_popularity",
+    layer="gold",
+    description="Per computer and day: how many users use it, today and over the lookback, and how rare it is.",
+    schema=Schema(
+        _f(1, "computer_id", StringType(), "Computer", True),
+        _f(2, "event_date", DateType(), "Day", True),
+        _f(3, "distinct_users", LongType(), "Distinct users that day", True),
+        _f(4, "events", LongType(), "Authentications that day", True),
+        _f(5, "distinct_users_lookback", LongType(), "Distinct users over the lookback window ending that day", True),
+        _f(6, "active_users_lookback", LongType(), "Distinct users of any computer over the same window", True),
+        _f(7, "rarity", DoubleType(), "ln((1 + active_users_lookback) / (1 + distinct_users_lookback)); higher is rarer", True),
+    ),
+    sort_by=("computer_id",),
+)
+
+TABLES: dict[str, TableDef] = {
+    t.name: t for t in (RAW_EVENTS, QUARANTINE, AUTH_EVENTS, USER_HOST_DAILY, USER_BEHAVIOR, HOST_POPULARITY)
+}

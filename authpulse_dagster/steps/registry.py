@@ -1,0 +1,24 @@
+"""Step names → step functions: the contract between a step runner and the steps."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from authpulse_dagster.steps import bronze, gold, silver
+from authpulse_dagster.steps.context import StepContext, StepResult
+
+STEPS: dict[str, Callable[[StepContext], StepResult]] = {
+    "bronze": bronze.run,
+    "silver": silver.run,
+    "user_host_daily": gold.run_user_host_daily,
+    "user_behavior": gold.run_user_behavior,
+    "host_popularity": gold.run_host_popularity,
+}
+
+
+def run_step(name: str, ctx: StepContext) -> StepResult:
+    try:
+        step = STEPS[name]
+    except KeyError:
+        raise ValueError(f"unknown step {name!r}; known: {', '.join(STEPS)}") from None
+    return step(ctx)
