@@ -53,7 +53,8 @@ class DayAttributor:
     def days_of(self, batch: pa.RecordBatch) -> list[tuple[pa.RecordBatch, np.ndarray]]:
         """Return (batch, day numbers) pairs ready to write; may hold leading batches back."""
         t = batch.column("dataset_time")
-        own = pc.floor_divide(pc.add(t, self.epoch_seconds), 86400)
+        # Times are non-negative and the epoch is after 1970, so integer division floors.
+        own = pc.divide(pc.add(t, self.epoch_seconds), 86400)
         if self.last_day is not None:
             own = pc.fill_null(pc.fill_null_forward(own), self.last_day)
         else:
