@@ -30,7 +30,7 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> None:
     _register()
     try:
-        cli.main(args=argv, prog_name="authpulse", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="authpulse", standalone_mode=False)
     except AuthPulseError as exc:
         click.echo(f"authpulse: error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -40,4 +40,4 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)

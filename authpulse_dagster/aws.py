@@ -1,0 +1,129 @@
+"""The one place AWS clients are built.
+
+Local and cloud code paths are identical: a client never receives an
+``endpoint_url``. In local mode the endpoint of the embedded AWS (a moto
+server started by ``authpulse local up``) reaches boto3 only through the
+standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` environment
+variables, which botocore resolves itself (``ConfiguredEndpointProvider``,
+read from ``os.environ`` each time a client is created). Pointing the project
+at another emulator, or at real AWS, is therefore a matter of environment.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Mapping
+
+import boto3
+from botocore.config import Config
+
+from authpulse_dagster.settings import LOCAL, Settings
+
+# Dummy credentials for the local emulator; moto accepts anything, but botocore
+# refuses to sign a request without some credentials.
+DUMMY_CREDENTIAL = "testing"
+
+# Standard retries absorb throttling and transient 5xx on real AWS; bounded
+# timeouts make a dead local endpoint fail in seconds instead of hanging.
+# botocore's ``max_attempts`` counts retries, so this is up to 6 calls in all.
+_MAX_ATTEMPTS = 5
+_CONNECT_TIMEOUT = 5
+_READ_TIMEOUT = 30
+
+# What a boto3 Session resolves once and then keeps: credentials and profile.
+# The endpoint is not among them; botocore reads it for every new client.
+_SESSION_KEYS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+# Per thread because boto3 sessions are not thread-safe (clients are).
+_sessions = threading.local()
+
+
+def _session(region: str) -> boto3.session.Session:
+    """A session for the current credential environment.
+
+    Not boto3's default session: it keeps the first credentials it resolved,
+    which would outlive a change of environment (tests,
+    ``apply_local_environment``). Not a fresh one per client either: loading
+    the service models again costs ~0.1 s a client.
+    """
+    key = (region, *(os.environ.get(name) for name in _SESSION_KEYS))
+    cache: dict[tuple[str | None, ...], boto3.session.Session] = _sessions.__dict__.setdefault("by_key", {})
+    if key not in cache:
+        cache[key] = boto3.session.Session(region_name=region)
+    return cache[key]
+
+
+def _base_config() -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": _MAX_ATTEMPTS},
+        connect_timeout=_CONNECT_TIMEOUT,
+        read_timeout=_READ_TIMEOUT,
+    )
+
+
+def aws_client(service: str, settings: Settings | None = None, **kwargs: Any) -> Any:
+    """Return a boto3 client for ``service`` in the configured region.
+
+    ``kwargs`` go to ``Session.client``; a ``config`` is merged over the
+    project defaults. ``endpoint_url`` is refused on purpose: the endpoint
+    comes from the environment so no code path can pin one.
+    """
+    if "endpoint_url" in kwargs:
+        raise TypeError(
+            "aws_client does not take endpoint_url; set AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_<SERVICE> instead"
+        )
+    settings = settings or Settings.from_env()
+    extra = kwargs.pop("config", None)
+    config = _base_config() if extra is None else _base_config().merge(extra)
+    return _session(settings.region).client(service, config=config, **kwargs)
+
+
+def local_aws_environment(
+    endpoint: str, region: str, *, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment variables local mode sets to reach the embedded AWS.
+
+    Credentials are only included when the user has none in ``environ``
+    (default ``os.environ``), so an explicit pair is never overridden; they
+    are treated as a pair because botocore rejects half a key.
+    """
+    e = os.environ if environ is None else environ
+    env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    if not e.get("AWS_ACCESS_KEY_ID") and not e.get("AWS_SECRET_ACCESS_KEY"):
+        env["AWS_ACCESS_KEY_ID"] = DUMMY_CREDENTIAL
+        env["AWS_SECRET_ACCESS_KEY"] = DUMMY_CREDENTIAL
+    return env
+
+
+def apply_local_environment(settings: Settings) -> str | None:
+    """Point this process's AWS clients at the local stack, if it is up.
+
+    An ``AWS_ENDPOINT_URL`` already in the environment wins (the user or a
+    test chose it) and is returned unchanged. Returns None in aws mode, or
+    when no live local stack is recorded under the data home.
+    """
+    if settings.env != LOCAL:
+        return None
+    existing = os.environ.get("AWS_ENDPOINT_URL")
+    if existing:
+        return existing
+    # Imported here: local_stack builds on this module.
+    from authpulse_dagster import local_stack
+
+    endpoint = local_stack.live_endpoint(settings)
+    if endpoint is None:
+        return None
+    os.environ.update(local_aws_environment(endpoint, settings.region))
+    return endpoint
