@@ -1,0 +1,32 @@
+"""``authpulse demo``: the whole platform end to end on the local default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from authpulse_dagster.demo import GenerateOptions, run_demo
+from authpulse_dagster.lanl.formats import FORMATS
+from authpulse_dagster.settings import Settings
+
+
+@click.command()
+@click.option("--input", "input_path", type=click.Path(path_type=Path), default=None,
+              help="A LANL file (plain, .gz or .bz2) to run on instead of generated data.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="lanl2014", show_default=True,
+              help="Format of --input.")
+@click.option("--users", type=int, default=1000, show_default=True, help="Generated users.")
+@click.option("--computers", type=int, default=2000, show_default=True, help="Generated computers.")
+@click.option("--days", type=int, default=3, show_default=True, help="Generated days.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Generator seed.")
+@click.option("--events-per-user-day", type=float, default=100.0, show_default=True, help="Mean generated events per user per day.")
+def demo(input_path: Path | None, fmt: str, users: int, computers: int, days: int, seed: int, events_per_user_day: float) -> None:
+    """Start the local stack, land data, materialize every asset through Dagster, print a summary."""
+    run_demo(
+        Settings.from_env(),
+        input_path,
+        fmt,
+        GenerateOptions(users, computers, days, seed, events_per_user_day),
+        echo=click.echo,
+    )
