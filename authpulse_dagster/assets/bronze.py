@@ -30,7 +30,7 @@ def build_bronze_assets(partitions_def: dg.PartitionsDefinition) -> list:
         ),
     )
     def raw_events(context: dg.AssetExecutionContext, step_runner: LocalStepRunner) -> dg.MaterializeResult:
-        result = step_runner.run("bronze", context_days(context), context.run_id)
+        result = step_runner.run("bronze", context_days(context), context.run.run_id)
         return dg.MaterializeResult(metadata=metadata_for(result, RAW_EVENTS.name))
 
     return [LANDING, raw_events]

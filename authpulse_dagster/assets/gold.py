@@ -20,7 +20,7 @@ def _gold_asset(table: TableDef, step: str, deps: list, partitions_def: dg.Parti
         description=table.description,
     )
     def _asset(context: dg.AssetExecutionContext, step_runner: LocalStepRunner) -> dg.MaterializeResult:
-        result = step_runner.run(step, context_days(context), context.run_id)
+        result = step_runner.run(step, context_days(context), context.run.run_id)
         return dg.MaterializeResult(metadata=metadata_for(result, table.name))
 
     return _asset

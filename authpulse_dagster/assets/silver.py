@@ -49,7 +49,7 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def silver(context: dg.AssetExecutionContext, step_runner: LocalStepRunner):
-        result = step_runner.run("silver", context_days(context), context.run_id)
+        result = step_runner.run("silver", context_days(context), context.run.run_id)
         yield from materialize_results(result, [AUTH_EVENTS.name, QUARANTINE.name])
         yield from check_results(result)
 

@@ -1,0 +1,61 @@
+"""`authpulse demo` end to end, as a user runs it: a subprocess, a fresh data home, the local stack."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from authpulse_dagster.local_stack import find_free_port
+
+
+def _authpulse(args, home: Path, timeout=600):
+    env = {**os.environ, "AUTHPULSE_HOME": str(home), "AUTHPULSE_MOTO_PORT": str(find_free_port()),
+           "PYSPARK_PYTHON": sys.executable}
+    env.pop("AWS_ENDPOINT_URL", None)
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run([sys.executable, "-c", "from authpulse_dagster.cli import main; main()", *args],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_demo_on_generated_data(tmp_path):
+    home = tmp_path / "home"
+    try:
+        out = _authpulse(["demo", "--users", "60", "--computers", "120", "--days", "2"], home)
+        assert out.returncode == 0, out.stderr[-3000:]
+        text = out.stdout
+        assert "rows per table:" in text and "top 10 users by distinct computers on 2024-01-02" in text
+        assert "succeeded" in text
+        assert (home / "dagster" / "dagster.yaml").exists()
+    finally:
+        _authpulse(["local", "down"], home, timeout=60)
+
+
+@pytest.mark.slow
+def test_demo_on_a_given_lanl2015_file(tmp_path):
+    home = tmp_path / "home"
+    src = tmp_path / "auth.txt"
+    src.write_text(
+        "1,C625$@DOM1,U147@DOM1,C625,C625,Negotiate,Batch,LogOn,Success\n"
+        "2,U620@DOM1,U620@DOM1,C17693,C1003,Kerberos,Network,LogOn,Success\n"
+        "3,U620@DOM1,U620@DOM1,C17693,C1003,Kerberos,Network,LogOn,Unknown\n"
+    )
+    try:
+        out = _authpulse(["demo", "--input", str(src), "--format", "lanl2015"], home)
+        assert out.returncode == 0, out.stderr[-3000:]
+        assert "unknown_success_value" in out.stdout
+        assert "auth_events" in out.stdout
+    finally:
+        _authpulse(["local", "down"], home, timeout=60)
+
+
+def test_demo_with_a_missing_input_says_so_in_one_line(tmp_path):
+    home = tmp_path / "home"
+    try:
+        out = _authpulse(["demo", "--input", str(tmp_path / "nope.txt")], home, timeout=120)
+        assert out.returncode == 3
+        assert out.stderr.strip().splitlines()[-1].startswith("authpulse: error: input file not found")
+    finally:
+        _authpulse(["local", "down"], home, timeout=60)

@@ -1,0 +1,46 @@
+"""Materializing through Dagster: a real run on a temporary instance, with metadata and checks."""
+
+from datetime import date
+
+import dagster as dg
+import pytest
+
+from authpulse_dagster.definitions import build_definitions
+from authpulse_dagster.orchestrate import materialize_days
+from tests.fixtures.lakehouse import land
+
+
+@pytest.fixture
+def instance(tmp_path):
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as inst:
+        yield inst
+
+
+def test_daily_pipeline_materializes_every_asset_for_a_range_in_one_run(settings, spark, instance):
+    land(settings, "lanl2014", "x.txt", b"1,U1,C1\n2,U2,C1\nnot a line\n86401,U1,C2\n")
+    result = materialize_days(build_definitions(settings), date(2024, 1, 1), date(2024, 1, 2), instance)
+    assert result.success
+    mats = {(m.asset_key.to_user_string(), m.partition): m.metadata for m in
+            (e.materialization for e in result.get_asset_materialization_events())}
+    for asset in ["raw_events", "auth_events", "quarantine", "user_host_daily", "user_behavior", "host_popularity"]:
+        assert (asset, "2024-01-01") in mats and (asset, "2024-01-02") in mats, asset
+    meta = mats[("auth_events", "2024-01-01")]
+    assert meta["dagster/row_count"].value == 3
+    assert meta["quarantined"].value == 1
+    assert meta["snapshots"].value["2024-01-01"] is not None
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
+    assert checks[("auth_events", "row_conservation")] is True
+    assert checks[("auth_events", "event_id_unique")] is True
+    assert checks[("quarantine", "quarantine_rate")] is False  # 1 of 4 lines
+    # The run is recorded in the instance, as `dagster dev` would show it.
+    assert instance.get_run_by_id(result.run_id).tags["dagster/asset_partition_range_start"] == "2024-01-01"
+    status = instance.get_latest_materialization_event(dg.AssetKey("host_popularity"))
+    assert status is not None
+
+
+def test_a_failing_step_fails_the_run_and_names_the_error(settings, spark, instance, monkeypatch):
+    monkeypatch.setenv("AUTHPULSE_MAX_LINE_BYTES", "not-a-number")
+    result = materialize_days(build_definitions(settings.__class__()), date(2024, 1, 1), date(2024, 1, 1), instance)
+    assert not result.success
+    errors = [e.event_specific_data.error.to_string() for e in result.all_events if e.is_step_failure]
+    assert any("AUTHPULSE_MAX_LINE_BYTES" in m for m in errors)
