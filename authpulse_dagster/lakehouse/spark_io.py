@@ -9,7 +9,7 @@ the batch benchmark measures the memory that costs.
 from __future__ import annotations
 
 from datetime import date
-from typing import Iterable
+from typing import Callable, Iterable, Mapping
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.table import Table
@@ -39,9 +39,14 @@ def write_days(
     days: Iterable[date],
     snapshot_properties: dict[str, str],
     sort_by: Iterable[str] = (),
-    per_day_properties: dict[date, dict[str, object]] | None = None,
+    per_day_properties: Callable[[date, int], Mapping[str, object]] | None = None,
 ) -> dict[str, object]:
-    """Replace ``days`` of ``table`` with ``df``, one day's Arrow batch on the driver at a time."""
+    """Replace ``days`` of ``table`` with ``df``, one day's Arrow batch on the driver at a time.
+
+    ``per_day_properties(day, rows_written)`` adds snapshot summary entries for a day.
+    Sorting happens in Arrow on the driver: the day is there anyway, and a
+    Spark ``orderBy`` would cost two jobs per day (sample, then sort).
+    """
     days = sorted(set(days))
     replacer = DayReplacer(table, days, snapshot_properties)
     cols = [f.name for f in arrow_schema(table)]
@@ -49,12 +54,12 @@ def write_days(
     if len(days) > 1:
         # Each day is a separate action; cache so the upstream plan runs once.
         ordered = ordered.persist()
+    sort_keys = [(c, "ascending") for c in sort_by]
     for day in days:
-        part = ordered.where(F.col("event_date") == F.lit(day))
-        if sort_by:
-            part = part.orderBy(*sort_by)
-        replacer.write(part.toArrow())
-    snapshots = replacer.commit(per_day_properties)
+        part = ordered.where(F.col("event_date") == F.lit(day)).toArrow()
+        replacer.write(part.sort_by(sort_keys) if sort_keys and part.num_rows else part)
+    extra = {d: per_day_properties(d, replacer.rows(d)) for d in days} if per_day_properties else None
+    snapshots = replacer.commit(extra)
     if len(days) > 1:
         ordered.unpersist()
     return {

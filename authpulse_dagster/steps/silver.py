@@ -39,28 +39,35 @@ def run(ctx: StepContext) -> StepResult:
     parsed = parse(raw, ParseOptions(s.dataset_epoch, s.max_line_bytes, s.max_dataset_seconds))
     parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
 
-    valid = valid_events(parsed)
-    valid_by_day = {r["event_date"]: r["n"] for r in valid.groupBy("event_date").agg(F.count(F.lit(1)).alias("n")).collect()}
-    reasons = {r["reason"]: r["n"] for r in parsed.where("reason IS NOT NULL").groupBy("reason").agg(F.count(F.lit(1)).alias("n")).collect()}
+    # One pass over the parsed rows for every count the step reports.
+    counts = parsed.groupBy("event_date", "reason").agg(F.count(F.lit(1)).alias("n")).collect()
+    valid_by_day = {r["event_date"]: r["n"] for r in counts if r["reason"] is None}
+    reasons: dict[str, int] = {}
+    for r in counts:
+        if r["reason"] is not None:
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["n"]
 
     q_written = write_days(
         quarantine_rows(parsed), quarantine, ctx.days, ctx.snapshot_properties(QUARANTINE.name), sort_by=("reason", "line_number")
     )
-    events = deduplicate(valid)
-    # Duplicates per day are recorded in the snapshot summary so the conservation check can read them back.
-    events = events.persist(StorageLevel.MEMORY_AND_DISK)
-    silver_by_day = {r["event_date"]: r["n"] for r in events.groupBy("event_date").agg(F.count(F.lit(1)).alias("n")).collect()}
-    per_day = {
-        d: {"authpulse.duplicates": valid_by_day.get(d, 0) - silver_by_day.get(d, 0), "authpulse.valid": valid_by_day.get(d, 0)}
-        for d in ctx.days
-    }
+    # Duplicates per day go into the snapshot summary, where the conservation check reads them back.
+    duplicates_by_day: dict = {}
+
+    def day_properties(day, rows_written):
+        duplicates_by_day[day] = valid_by_day.get(day, 0) - rows_written
+        return {"authpulse.duplicates": duplicates_by_day[day], "authpulse.valid": valid_by_day.get(day, 0)}
+
     s_written = write_days(
-        events, silver, ctx.days, ctx.snapshot_properties(AUTH_EVENTS.name), sort_by=("event_ts", "user_id"), per_day_properties=per_day
+        deduplicate(valid_events(parsed)),
+        silver,
+        ctx.days,
+        ctx.snapshot_properties(AUTH_EVENTS.name),
+        sort_by=("event_ts", "user_id"),
+        per_day_properties=day_properties,
     )
-    events.unpersist()
     parsed.unpersist()
 
-    duplicates = sum(v["authpulse.duplicates"] for v in per_day.values())
+    duplicates = sum(duplicates_by_day.values())
     elapsed = round(time.monotonic() - started, 3)
     return StepResult(
         metadata={
