@@ -39,6 +39,8 @@ class GenerateOptions:
     days: int = 3
     seed: int = 7
     events_per_user_day: float = 100.0
+    # A few damaged lines, so the demo shows the quarantine at work.
+    corrupt_rate: float = 0.0005
 
 
 def land_input(settings: Settings, source: Path, fmt: str) -> Path:
@@ -62,7 +64,10 @@ def _clear_demo_files(settings: Settings) -> None:
 def generate_input(settings: Settings, opts: GenerateOptions) -> Path:
     _clear_demo_files(settings)
     target = settings.landing_dir / "lanl2014" / f"{DEMO_PREFIX}generated.txt.gz"
-    generate(target, opts.users, opts.computers, opts.days, opts.seed, opts.events_per_user_day, progress=True)
+    generate(
+        target, opts.users, opts.computers, opts.days, opts.seed, opts.events_per_user_day,
+        progress=True, corrupt_rate=opts.corrupt_rate,
+    )
     return target
 
 

@@ -39,9 +39,14 @@ from authpulse_dagster.lanl.generator import generate as generate_log
     "--events-per-user-day", type=click.FloatRange(min=0, min_open=True), default=100.0, show_default=True,
     help="Mean events per user per day (rates are skewed around it).",
 )
+@click.option(
+    "--corrupt-rate", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0, show_default=True,
+    help="Share of damaged lines (truncated, blank, binary...) to mix in, for exercising the quarantine.",
+)
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a per-day progress bar on large runs.")
 def generate(
-    users: int, computers: int, days: int, seed: int, out: Path, events_per_user_day: float, progress: bool
+    users: int, computers: int, days: int, seed: int, out: Path, events_per_user_day: float, corrupt_rate: float,
+    progress: bool,
 ) -> None:
     """Write a synthetic LANL 2014 auth log (lines 'time,U<n>,C<n>', sorted by time).
 
@@ -61,8 +66,10 @@ def generate(
         seed=seed,
         events_per_user_day=events_per_user_day,
         progress=progress,
+        corrupt_rate=corrupt_rate,
     )
+    damaged = f" plus {stats.corrupt_lines} damaged lines" if stats.corrupt_lines else ""
     click.echo(
-        f"generated {stats.events} events ({stats.users} users, {stats.computers} computers, "
+        f"generated {stats.events} events{damaged} ({stats.users} users, {stats.computers} computers, "
         f"{stats.days} days) to {stats.path} in {stats.seconds:.1f}s"
     )

@@ -69,6 +69,7 @@ class GenerateStats:
     days: int
     path: Path
     seconds: float
+    corrupt_lines: int = 0
 
 
 @dataclass
@@ -212,6 +213,20 @@ def _format(times: np.ndarray, users: np.ndarray, computers: np.ndarray, user_la
     return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])]
 
 
+def _corrupt_lines(rng: np.random.Generator, n: int, near_time: int) -> bytes:
+    """``n`` damaged lines of the kinds real exports carry, timed near ``near_time``."""
+    kinds = [
+        lambda: f"{near_time},U{rng.integers(1, 99)}".encode(),                 # truncated record
+        lambda: b"",                                                            # blank line
+        lambda: f"{near_time},U{rng.integers(1, 99)},C1,extra".encode(),        # extra field
+        lambda: f"-{near_time},U1,C1".encode(),                                 # negative time
+        lambda: bytes(rng.integers(128, 256, 12, dtype=np.uint8)) + b",U1,C1",  # binary garbage
+        lambda: f"{near_time},user{rng.integers(1, 99)},C1".encode(),           # malformed user id
+    ]
+    picks = rng.integers(0, len(kinds), n)
+    return b"".join(kinds[k]() + b"\n" for k in picks)
+
+
 def _open_out(tmp: Path, compress: bool) -> BinaryIO:
     raw = open(tmp, "wb")
     if not compress:
@@ -228,8 +243,16 @@ def generate(
     seed: int,
     events_per_user_day: float = 100.0,
     progress: bool = True,
+    corrupt_rate: float = 0.0,
 ) -> GenerateStats:
-    """Write a synthetic LANL 2014 file (gzip if ``out`` ends with ``.gz``)."""
+    """Write a synthetic LANL 2014 file (gzip if ``out`` ends with ``.gz``).
+
+    ``corrupt_rate`` mixes in that share of damaged lines (truncated, blank,
+    binary garbage...), drawn from their own random stream so the valid events
+    are the same with or without them.
+    """
+    if not (0.0 <= corrupt_rate < 1.0):
+        raise ConfigError(f"corrupt_rate must be in [0, 1), got {corrupt_rate!r}")
     users = _check_int("users", users, 1)
     computers = _check_int("computers", computers, 2)
     days = _check_int("days", days, 1)
@@ -256,7 +279,8 @@ def generate(
     except OSError as exc:
         raise ConfigError(f"cannot create output directory {out.parent}: {exc.strerror or exc}") from None
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    events = 0
+    events = corrupt = 0
+    noise = np.random.default_rng([seed, 1])
     show = progress and users * rate * days >= PROGRESS_MIN_EVENTS
     try:
         with _open_out(tmp, compress=out.name.endswith(".gz")) as fh:
@@ -265,6 +289,10 @@ def generate(
                 for i in range(0, len(t), FORMAT_CHUNK):  # bounded Arrow string sizes
                     j = i + FORMAT_CHUNK
                     fh.write(_format(t[i:j], u[i:j], c[i:j], user_labels, computer_labels))
+                    if corrupt_rate and len(t[i:j]):
+                        n = int(noise.binomial(len(t[i:j]), corrupt_rate))
+                        fh.write(_corrupt_lines(noise, n, int(t[min(j, len(t)) - 1])))
+                        corrupt += n
                 events += len(t)
         os.replace(tmp, out)
     except BaseException:
@@ -277,4 +305,5 @@ def generate(
         days=days,
         path=out,
         seconds=time.perf_counter() - started,
+        corrupt_lines=corrupt,
     )

@@ -152,3 +152,18 @@ def test_bad_arguments(tmp_path, kw):
 def test_output_path_that_is_a_directory(tmp_path):
     with pytest.raises(ConfigError, match="directory"):
         generate(tmp_path, users=10, computers=10, days=1, seed=1, progress=False)
+
+
+def test_corrupt_rate_adds_damaged_lines_and_keeps_the_valid_events(tmp_path):
+    from authpulse_dagster.lanl.generator import generate as gen
+
+    clean = gen(tmp_path / "clean.txt", users=40, computers=80, days=2, seed=5, progress=False)
+    noisy = gen(tmp_path / "noisy.txt", users=40, computers=80, days=2, seed=5, progress=False, corrupt_rate=0.01)
+    clean_lines = (tmp_path / "clean.txt").read_bytes().splitlines()
+    noisy_lines = (tmp_path / "noisy.txt").read_bytes().splitlines()
+    assert noisy.events == clean.events and noisy.corrupt_lines > 0
+    assert len(noisy_lines) == len(clean_lines) + noisy.corrupt_lines
+    import re
+
+    valid = [line for line in noisy_lines if re.fullmatch(rb"[0-9]+,U[0-9]+,C[0-9]+", line)]
+    assert valid == clean_lines
