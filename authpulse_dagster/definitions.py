@@ -28,7 +28,7 @@ warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*beta", category
 
 def build_resources(settings: Settings) -> dict:
     if settings.env == LOCAL:
-        return {"step_runner": LocalStepRunner()}
+        return {"step_runner": LocalStepRunner(mode=settings.step_mode)}
     from authpulse_dagster.errors import ConfigError
 
     raise ConfigError("AUTHPULSE_ENV=aws is not built yet (see README, 'Not built yet'); unset it to run locally")

@@ -36,6 +36,13 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (environ.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} must be one of: {', '.join(allowed)}")
+    return value
+
+
 def parse_epoch(raw: str, name: str = "AUTHPULSE_DATASET_EPOCH") -> datetime:
     """Parse an ISO-8601 date or datetime; naive values are taken as UTC."""
     try:
@@ -66,6 +73,7 @@ class Settings:
     alert_topic: str = "authpulse-alerts"
     alert_queue: str = "authpulse-alerts-local"
     metrics_namespace: str = "AuthPulse"
+    step_mode: str = "in_process"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -88,6 +96,7 @@ class Settings:
             alert_topic=e.get("AUTHPULSE_ALERT_TOPIC") or "authpulse-alerts",
             alert_queue=e.get("AUTHPULSE_ALERT_QUEUE") or "authpulse-alerts-local",
             metrics_namespace=e.get("AUTHPULSE_METRICS_NAMESPACE") or "AuthPulse",
+            step_mode=_choice(e, "AUTHPULSE_STEP_MODE", ("in_process", "pipes"), "in_process"),
         )
 
     # Everything below lives under the data home.

@@ -1,5 +1,6 @@
 """Materializing through Dagster: a real run on a temporary instance, with metadata and checks."""
 
+import os
 from datetime import date
 
 import dagster as dg
@@ -44,3 +45,24 @@ def test_a_failing_step_fails_the_run_and_names_the_error(settings, spark, insta
     assert not result.success
     errors = [e.event_specific_data.error.to_string() for e in result.all_events if e.is_step_failure]
     assert any("AUTHPULSE_MAX_LINE_BYTES" in m for m in errors)
+
+
+def test_pipes_mode_runs_each_step_as_a_subprocess_and_reports_the_same(settings, spark, instance, monkeypatch):
+    """The seam an EMR runner uses: `python -m authpulse_dagster.steps` launched through Dagster Pipes."""
+    monkeypatch.setenv("AUTHPULSE_STEP_MODE", "pipes")
+    land(settings, "lanl2014", "x.txt", b"1,U1,C1\n2,U2,C1\nnot a line\n")
+    from authpulse_dagster.settings import Settings
+
+    result = materialize_days(build_definitions(Settings.from_env()), date(2024, 1, 1), date(2024, 1, 1), instance)
+    assert result.success
+    mats = {e.materialization.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert mats["auth_events"]["dagster/row_count"].value == 2
+    assert mats["quarantine"]["by_reason"].value == {"wrong_field_count": 1}
+    assert set(mats) == {"raw_events", "auth_events", "quarantine", "user_host_daily", "user_behavior", "host_popularity"}
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["row_conservation"] is True
+    # The steps really ran elsewhere: Pipes logged the subprocess's own messages.
+    # The steps really ran in other processes, and said so over Pipes.
+    pids = {int(m["step_process"].value.rsplit(" ", 1)[1]) for m in mats.values()}
+    assert len(pids) == 5 and os.getpid() not in pids

@@ -3,9 +3,7 @@
 
 import dagster as dg
 
-from authpulse_dagster.assets.results import metadata_for
 from authpulse_dagster.lakehouse.schemas import RAW_EVENTS
-from authpulse_dagster.partitions import context_days
 from authpulse_dagster.resources.step_runner import LocalStepRunner
 
 LANDING = dg.AssetSpec(
@@ -29,8 +27,7 @@ def build_bronze_assets(partitions_def: dg.PartitionsDefinition) -> list:
             "its time; nothing is dropped. Streams files in chunks on the driver (gzip does not split)."
         ),
     )
-    def raw_events(context: dg.AssetExecutionContext, step_runner: LocalStepRunner) -> dg.MaterializeResult:
-        result = step_runner.run("bronze", context_days(context), context.run.run_id)
-        return dg.MaterializeResult(metadata=metadata_for(result, RAW_EVENTS.name))
+    def raw_events(context: dg.AssetExecutionContext, step_runner: LocalStepRunner):
+        yield from step_runner.run(context, "bronze")
 
     return [LANDING, raw_events]

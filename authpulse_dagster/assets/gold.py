@@ -3,9 +3,7 @@
 
 import dagster as dg
 
-from authpulse_dagster.assets.results import metadata_for
 from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, HOST_POPULARITY, USER_BEHAVIOR, USER_HOST_DAILY, TableDef
-from authpulse_dagster.partitions import context_days
 from authpulse_dagster.resources.step_runner import LocalStepRunner
 
 
@@ -19,9 +17,8 @@ def _gold_asset(table: TableDef, step: str, deps: list, partitions_def: dg.Parti
         kinds={"spark", "iceberg"},
         description=table.description,
     )
-    def _asset(context: dg.AssetExecutionContext, step_runner: LocalStepRunner) -> dg.MaterializeResult:
-        result = step_runner.run(step, context_days(context), context.run.run_id)
-        return dg.MaterializeResult(metadata=metadata_for(result, table.name))
+    def _asset(context: dg.AssetExecutionContext, step_runner: LocalStepRunner):
+        yield from step_runner.run(context, step)
 
     return _asset
 

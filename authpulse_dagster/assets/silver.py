@@ -3,9 +3,7 @@
 
 import dagster as dg
 
-from authpulse_dagster.assets.results import check_results, materialize_results
 from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, QUARANTINE, RAW_EVENTS
-from authpulse_dagster.partitions import context_days
 from authpulse_dagster.resources.step_runner import LocalStepRunner
 from authpulse_dagster.steps import silver as silver_step
 
@@ -49,8 +47,6 @@ def build_silver_assets(partitions_def: dg.PartitionsDefinition) -> list:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def silver(context: dg.AssetExecutionContext, step_runner: LocalStepRunner):
-        result = step_runner.run("silver", context_days(context), context.run.run_id)
-        yield from materialize_results(result, [AUTH_EVENTS.name, QUARANTINE.name])
-        yield from check_results(result)
+        yield from step_runner.run(context, "silver")
 
     return [silver]

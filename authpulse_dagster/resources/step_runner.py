@@ -1,44 +1,70 @@
 """The seam between an asset and where its Spark work runs.
 
-An asset names a step (``authpulse_dagster.steps.registry.STEPS``) and the
-days to build; a step runner runs it and returns its metadata and check
-outcomes. ``LocalStepRunner`` runs the step in the Dagster run's own process
-on local Spark (one session per run: the definitions use the in-process
-executor, so a single-run backfill starts Spark once). An AWS runner will
-submit ``python -m authpulse_dagster.steps <step> ...`` as an EMR step through
-Dagster Pipes and return the same :class:`StepResult` (not built yet: see
-README).
+An asset names a step (``authpulse_dagster.steps.registry.STEPS``); a step
+runner runs it over the run's days and hands back Dagster results
+(materializations and check results), so the asset does not care where Spark
+ran. The steps themselves know nothing of Dagster.
+
+``LocalStepRunner`` has two modes:
+
+- ``in_process`` (default): the step runs in the Dagster run's own process on
+  local Spark. With the in-process executor a whole run, even a single-run
+  backfill of many days, starts Spark once.
+- ``pipes``: the step runs as ``python -m authpulse_dagster.steps`` in a
+  subprocess launched through Dagster Pipes, and reports back over Pipes:
+  exactly what the AWS runner will do with an EMR step (not built yet, see
+  README), so this mode keeps that path honest locally.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Iterator, Literal, Optional, Protocol, Union
 
 import dagster as dg
 
+from authpulse_dagster.assets.results import check_results, materialize_results
+from authpulse_dagster.partitions import context_days
 from authpulse_dagster.settings import Settings
-from authpulse_dagster.steps.context import StepContext, StepResult
+from authpulse_dagster.steps.context import StepContext
+
+StepOutput = Union[dg.MaterializeResult, dg.AssetCheckResult]
 
 
 class StepRunner(Protocol):
-    """What every runner offers: run a named step over some days."""
+    """What every runner offers: run a named step for the days of the current run."""
 
-    def run(self, step: str, days: list[date], run_id: str, asset_partition: str = "") -> StepResult: ...
+    def run(self, context: dg.AssetExecutionContext, step: str) -> Iterator[StepOutput]: ...
 
 
 class LocalStepRunner(dg.ConfigurableResource):
-    """Runs steps in this process on local Spark."""
+    """Runs steps on this machine, in process or as a Pipes subprocess."""
 
+    mode: Literal["in_process", "pipes"] = "in_process"
     home: Optional[str] = None  # overrides AUTHPULSE_HOME, e.g. in tests
 
     def settings(self) -> Settings:
         settings = Settings.from_env()
         return replace(settings, home=Path(self.home).resolve()) if self.home else settings
 
-    def run(self, step: str, days: list[date], run_id: str, asset_partition: str = "") -> StepResult:
+    def run(self, context: dg.AssetExecutionContext, step: str) -> Iterator[StepOutput]:
+        days = context_days(context)
+        if self.mode == "pipes":
+            yield from self._run_pipes(context, step, days)
+            return
         from authpulse_dagster.steps.registry import run_step
 
-        return run_step(step, StepContext(self.settings(), days, run_id, asset_partition))
+        result = run_step(step, StepContext(self.settings(), days, context.run.run_id))
+        yield from materialize_results(result, list(result.metadata))
+        yield from check_results(result)
+
+    def _run_pipes(self, context: dg.AssetExecutionContext, step: str, days) -> Iterator[StepOutput]:
+        env = {**os.environ, "AUTHPULSE_HOME": str(self.settings().home), "PYSPARK_PYTHON": sys.executable}
+        command = [
+            sys.executable, "-m", "authpulse_dagster.steps", step,
+            "--start", days[0].isoformat(), "--end", days[-1].isoformat(), "--run-id", context.run.run_id,
+        ]
+        yield from dg.PipesSubprocessClient().run(context=context, command=command, env=env).get_results()

@@ -7,7 +7,7 @@ them. Deduplication keeps, for each ``event_id``, the earliest landed copy
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from authpulse_dagster.transforms.validation import ParseOptions, parse_records
@@ -78,9 +78,14 @@ def valid_events(parsed: DataFrame) -> DataFrame:
 
 
 def deduplicate(events: DataFrame, already_present: DataFrame | None = None) -> DataFrame:
-    """One row per ``event_id``: the first copy landed; ids in ``already_present`` are dropped."""
-    w = Window.partitionBy("event_id").orderBy(F.col("_order").asc())
-    first = events.withColumn("_rank", F.row_number().over(w)).where(F.col("_rank") == 1).drop("_rank")
+    """One row per ``event_id``: the first copy landed; ids in ``already_present`` are dropped.
+
+    A hash aggregate (``min_by``) rather than a window: duplicates are rare, and
+    a window would sort every row by id.
+    """
+    others = [c for c in AUTH_EVENT_COLUMNS if c != "event_id"]
+    first = events.groupBy("event_id").agg(F.min_by(F.struct(*others), F.col("_order")).alias("_row"))
+    first = first.select("event_id", *[F.col(f"_row.{c}").alias(c) for c in others])
     if already_present is not None:
         first = first.join(already_present.select("event_id").distinct(), "event_id", "left_anti")
     return first.select(*AUTH_EVENT_COLUMNS)

@@ -68,83 +68,96 @@ def _field(fields: Column, i: int) -> Column:
     return F.trim(F.get(fields, i))
 
 
-def _first_failure(checks: list[tuple[Column, str, Column | None]]) -> tuple[Column, Column]:
-    """Turn ordered (failed?, reason, detail) checks into reason and detail columns."""
+def _first_failure(checks: list[tuple[str, Column, Column | None]]) -> tuple[Column, Column]:
+    """Turn ordered (reason, failed?, detail) checks into reason and detail columns."""
     reason = F.lit(None).cast("string")
     detail = F.lit(None).cast("string")
-    for failed, code, what in reversed(checks):
+    for code, failed, what in reversed(checks):
         reason = F.when(failed, F.lit(code)).otherwise(reason)
         detail = F.when(failed, what if what is not None else F.lit(None).cast("string")).otherwise(detail)
     return reason, detail
 
 
 def parse_records(raw: DataFrame, opts: ParseOptions) -> DataFrame:
-    """Add parsed fields, ``reason`` and ``detail`` to bronze rows (no rows added or removed)."""
-    text = F.col("_text")
-    fields = F.col("_fields")
-    fmt = F.col("format")
-    is_2015 = fmt == "lanl2015"
-    time_raw = _field(fields, 0)
-    user_raw = _field(fields, 1)
-    computer_raw = F.when(is_2015, _field(fields, 4)).otherwise(_field(fields, 2))
-    n_fields = F.size(fields)
-    expected = F.when(fmt == "lanl2014", F.lit(3)).when(is_2015, F.lit(9))
-    time_val = F.expr("try_cast(trim(get(_fields, 0)) AS BIGINT)")
-    success_raw = _field(fields, 8)
+    """Add parsed fields, ``reason`` and ``detail`` to bronze rows (no rows added or removed).
 
-    checks: list[tuple[Column, str, Column | None]] = [
-        (expected.isNull(), "unknown_format", fmt),
-        (~F.expr("is_valid_utf8(_text)"), "non_utf8", None),
-        (F.col("payload_size") > F.lit(opts.max_line_bytes), "line_too_long", F.col("payload_size").cast("string")),
-        (F.trim(text) == "", "blank_line", None),
-        (F.lower(time_raw).isin(*HEADER_TOKENS), "header_line", F.substring(text, 1, 200)),
-        (n_fields != expected, "wrong_field_count", n_fields.cast("string")),
-        (time_raw.rlike(r"^-[0-9]+$"), "time_negative", time_raw),
-        (~time_raw.rlike(r"^[0-9]+$"), "time_not_integer", F.substring(time_raw, 1, 100)),
-        (time_val.isNull() | (time_val > F.lit(opts.max_dataset_seconds)), "time_out_of_range", time_raw),
-        (user_raw == "", "empty_user", None),
-        (
-            F.when(is_2015, ~user_raw.rlike(USER_2015) | ~_field(fields, 2).rlike(USER_2015)).otherwise(~user_raw.rlike(USER_2014)),
-            "malformed_user",
-            F.substring(user_raw, 1, 100),
-        ),
-        (computer_raw == "", "empty_computer", None),
-        (
-            F.when(
-                is_2015,
-                ~computer_raw.rlike(COMPUTER_2015)
-                | ~(_field(fields, 3).rlike(COMPUTER_2015) | (_field(fields, 3) == "?")),
-            ).otherwise(~computer_raw.rlike(COMPUTER_2014)),
-            "malformed_computer",
-            F.substring(computer_raw, 1, 100),
-        ),
-        (is_2015 & ~success_raw.isin(*SUCCESS_VALUES), "unknown_success_value", F.substring(success_raw, 1, 100)),
-    ]
-    reason, detail = _first_failure(checks)
-
-    epoch_seconds = int(opts.epoch.timestamp())
-    event_ts = F.timestamp_seconds(F.lit(epoch_seconds) + time_val)
-    src_user = F.split(user_raw, "@", 2)
-
-    def optional_2015(i: int) -> Column:
-        v = _field(fields, i)
-        return F.when(is_2015 & (v != "?"), v)
-
-    return (
-        raw.withColumn("_text", F.col("payload").cast("string"))
-        .withColumn("_fields", F.split(F.col("_text"), ",", -1))
-        .withColumn("reason", reason)
-        .withColumn("detail", detail)
-        .withColumn("parsed_time", F.when(F.col("reason").isNull(), time_val))
-        .withColumn("event_ts", F.when(F.col("reason").isNull(), event_ts))
-        .withColumn("user_id", F.when(F.col("reason").isNull(), F.when(is_2015, F.get(src_user, 0)).otherwise(user_raw)))
-        .withColumn("user_domain", F.when(F.col("reason").isNull() & is_2015, F.get(src_user, 1)))
-        .withColumn("computer_id", F.when(F.col("reason").isNull(), computer_raw))
-        .withColumn("src_computer_id", F.when(F.col("reason").isNull(), optional_2015(3)))
-        .withColumn("dst_user_id", F.when(F.col("reason").isNull() & is_2015, F.get(F.split(_field(fields, 2), "@", 2), 0)))
-        .withColumn("auth_type", F.when(F.col("reason").isNull(), optional_2015(5)))
-        .withColumn("logon_type", F.when(F.col("reason").isNull(), optional_2015(6)))
-        .withColumn("orientation", F.when(F.col("reason").isNull(), optional_2015(7)))
-        .withColumn("success", F.when(F.col("reason").isNull(), F.when(is_2015, success_raw == "Success").otherwise(F.lit(True))))
+    Three stages, each referring to the previous one's columns, so every field
+    is extracted once and each regex runs once per row (one flat expression
+    would be inlined into every check and be too large for Spark's codegen).
+    """
+    is_2015 = F.col("format") == "lanl2015"
+    text = F.col("payload").cast("string")
+    fields = F.split(text, ",", -1)
+    extracted = raw.select(
+        *raw.columns,
+        text.alias("_text"),
+        F.size(fields).alias("_n"),
+        F.when(F.col("format") == "lanl2014", F.lit(3)).when(is_2015, F.lit(9)).alias("_expected"),
+        _field(fields, 0).alias("_time"),
+        _field(fields, 1).alias("_user"),
+        F.when(is_2015, _field(fields, 2)).alias("_dst_user"),
+        F.when(is_2015, _field(fields, 3)).alias("_src_computer"),
+        F.when(is_2015, _field(fields, 4)).otherwise(_field(fields, 2)).alias("_computer"),
+        F.when(is_2015, _field(fields, 5)).alias("_auth_type"),
+        F.when(is_2015, _field(fields, 6)).alias("_logon_type"),
+        F.when(is_2015, _field(fields, 7)).alias("_orientation"),
+        F.when(is_2015, _field(fields, 8)).alias("_success"),
     )
 
+    c = F.col
+    is_2015 = c("format") == "lanl2015"
+    time_val = F.expr("try_cast(_time AS BIGINT)")
+    checks: list[tuple[str, Column, Column | None]] = [
+        ("unknown_format", c("_expected").isNull(), c("format")),
+        ("non_utf8", ~F.expr("is_valid_utf8(_text)"), None),
+        ("line_too_long", c("payload_size") > F.lit(opts.max_line_bytes), c("payload_size").cast("string")),
+        ("blank_line", F.trim(c("_text")) == "", None),
+        ("header_line", F.lower(c("_time")).isin(*HEADER_TOKENS), F.substring(c("_text"), 1, 200)),
+        ("wrong_field_count", c("_n") != c("_expected"), c("_n").cast("string")),
+        ("time_negative", c("_time").rlike(r"^-[0-9]+$"), c("_time")),
+        ("time_not_integer", ~c("_time").rlike(r"^[0-9]+$"), F.substring(c("_time"), 1, 100)),
+        ("time_out_of_range", time_val.isNull() | (time_val > F.lit(opts.max_dataset_seconds)), c("_time")),
+        ("empty_user", c("_user") == "", None),
+        (
+            "malformed_user",
+            F.when(is_2015, ~c("_user").rlike(USER_2015) | ~c("_dst_user").rlike(USER_2015)).otherwise(~c("_user").rlike(USER_2014)),
+            F.substring(c("_user"), 1, 100),
+        ),
+        ("empty_computer", c("_computer") == "", None),
+        (
+            "malformed_computer",
+            F.when(
+                is_2015,
+                ~c("_computer").rlike(COMPUTER_2015) | ~(c("_src_computer").rlike(COMPUTER_2015) | (c("_src_computer") == "?")),
+            ).otherwise(~c("_computer").rlike(COMPUTER_2014)),
+            F.substring(c("_computer"), 1, 100),
+        ),
+        ("unknown_success_value", is_2015 & ~c("_success").isin(*SUCCESS_VALUES), F.substring(c("_success"), 1, 100)),
+    ]
+    # Stage two evaluates each check once into a flag; stage three picks the first failing one.
+    flagged = extracted.select("*", *[failed.alias(f"_fail_{code}") for code, failed, _ in checks])
+    reason, detail = _first_failure([(code, c(f"_fail_{code}"), what) for code, _, what in checks])
+
+    epoch_seconds = int(opts.epoch.timestamp())
+    parsed_time = F.expr("try_cast(_time AS BIGINT)")
+    src_user = F.split(c("_user"), "@", 2)
+
+    def missing_as_null(col: str) -> Column:
+        return F.when(c(col) != "?", c(col))
+
+    return flagged.select(
+        *raw.columns,
+        reason.alias("reason"),
+        detail.alias("detail"),
+        parsed_time.alias("parsed_time"),
+        F.timestamp_seconds(F.lit(epoch_seconds) + parsed_time).alias("event_ts"),
+        F.when(is_2015, F.get(src_user, 0)).otherwise(c("_user")).alias("user_id"),
+        F.when(is_2015, F.get(src_user, 1)).alias("user_domain"),
+        c("_computer").alias("computer_id"),
+        missing_as_null("_src_computer").alias("src_computer_id"),
+        F.get(F.split(c("_dst_user"), "@", 2), 0).alias("dst_user_id"),
+        missing_as_null("_auth_type").alias("auth_type"),
+        missing_as_null("_logon_type").alias("logon_type"),
+        missing_as_null("_orientation").alias("orientation"),
+        F.when(is_2015, c("_success") == "Success").otherwise(F.lit(True)).alias("success"),
+    )
