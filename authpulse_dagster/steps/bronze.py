@@ -15,21 +15,18 @@ not splittable, so a single reader per file is what the format allows.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from authpulse_dagster.lakehouse.schemas import RAW_EVENTS
 from authpulse_dagster.lakehouse.tables import DayReplacer, ensure_table
+from authpulse_dagster.lanl.days import day_number, iter_with_days
 from authpulse_dagster.lanl.formats import FORMATS
 from authpulse_dagster.lanl.readers import iter_batches
 from authpulse_dagster.steps.context import StepContext, StepResult
-
-UNIX_EPOCH_DAY = date(1970, 1, 1).toordinal()
-
 
 def landed_files(landing_dir: Path) -> list[tuple[Path, str]]:
     """(path, format) for every file under ``landing/<format>/``, in a stable order."""
@@ -41,53 +38,18 @@ def landed_files(landing_dir: Path) -> list[tuple[Path, str]]:
     return found
 
 
-class DayAttributor:
-    """Files each line under a day, carrying the last valid day across chunks of one file."""
-
-    def __init__(self, epoch: datetime, fallback_day: int):
-        self.epoch_seconds = int(epoch.timestamp())
-        self.fallback_day = fallback_day
-        self.last_day: int | None = None
-        self.pending: list[pa.RecordBatch] = []
-
-    def days_of(self, batch: pa.RecordBatch) -> list[tuple[pa.RecordBatch, np.ndarray]]:
-        """Return (batch, day numbers) pairs ready to write; may hold leading batches back."""
-        t = batch.column("dataset_time")
-        # Times are non-negative and the epoch is after 1970, so integer division floors.
-        own = pc.divide(pc.add(t, self.epoch_seconds), 86400)
-        if self.last_day is not None:
-            own = pc.fill_null(pc.fill_null_forward(own), self.last_day)
-        else:
-            own = pc.fill_null_backward(pc.fill_null_forward(own))
-            if own.null_count == len(own):
-                self.pending.append(batch)  # no valid time yet: wait for one
-                return []
-        out = [(b, np.full(b.num_rows, own[0].as_py(), dtype=np.int64)) for b in self.pending]
-        self.pending = []
-        self.last_day = own[-1].as_py()
-        out.append((batch, own.to_numpy(zero_copy_only=False).astype(np.int64)))
-        return out
-
-    def finish(self) -> list[tuple[pa.RecordBatch, np.ndarray]]:
-        out = [(b, np.full(b.num_rows, self.fallback_day, dtype=np.int64)) for b in self.pending]
-        self.pending = []
-        return out
-
-
 def run(ctx: StepContext) -> StepResult:
     started = time.monotonic()
     settings = ctx.settings
     table = ensure_table(ctx.catalog, RAW_EVENTS)
-    wanted = {d.toordinal() - UNIX_EPOCH_DAY for d in ctx.days}
+    wanted = {day_number(d) for d in ctx.days}
     replacer = DayReplacer(table, ctx.days, ctx.snapshot_properties(RAW_EVENTS.name))
-    fallback_day = settings.dataset_epoch.date().toordinal() - UNIX_EPOCH_DAY
     ingested_at = pa.scalar(datetime.now(timezone.utc), pa.timestamp("us", tz="UTC"))
     files = landed_files(settings.landing_dir)
     lines_read = 0
     for path, fmt in files:
-        attributor = DayAttributor(settings.dataset_epoch, fallback_day)
         batches = iter_batches(path, fmt, max_dataset_seconds=settings.max_dataset_seconds)
-        for batch in _chain(batches, attributor):
+        for batch in iter_with_days(batches, settings.dataset_epoch):
             rows, day_numbers = batch
             lines_read += rows.num_rows
             keep = np.isin(day_numbers, list(wanted))
@@ -133,8 +95,3 @@ def run(ctx: StepContext) -> StepResult:
         }
     )
 
-
-def _chain(batches, attributor: DayAttributor):
-    for batch in batches:
-        yield from attributor.days_of(batch)
-    yield from attributor.finish()

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from authpulse_dagster.lakehouse.tables import count_rows
-from authpulse_dagster.steps.bronze import DayAttributor
+from authpulse_dagster.lanl.days import DayAttributor
 from authpulse_dagster.steps.context import StepContext
 from authpulse_dagster.steps.registry import STEPS, run_step
 from tests.fixtures.lakehouse import land
