@@ -15,8 +15,10 @@ from authpulse_dagster.assets.bronze import build_bronze_assets
 from authpulse_dagster.assets.gold import build_gold_assets
 from authpulse_dagster.assets.silver import build_silver_assets
 from authpulse_dagster.jobs import build_jobs
+from authpulse_dagster.jobs.streaming import STREAMING_JOBS
 from authpulse_dagster.partitions import daily_partitions
 from authpulse_dagster.resources.step_runner import LocalStepRunner
+from authpulse_dagster.resources.streaming import StreamingJobResource
 from authpulse_dagster.settings import LOCAL, Settings
 
 
@@ -28,7 +30,7 @@ warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*beta", category
 
 def build_resources(settings: Settings) -> dict:
     if settings.env == LOCAL:
-        return {"step_runner": LocalStepRunner(mode=settings.step_mode)}
+        return {"step_runner": LocalStepRunner(mode=settings.step_mode), "streaming": StreamingJobResource()}
     from authpulse_dagster.errors import ConfigError
 
     raise ConfigError("AUTHPULSE_ENV=aws is not built yet (see README, 'Not built yet'); unset it to run locally")
@@ -43,7 +45,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             *build_silver_assets(partitions),
             *build_gold_assets(partitions),
         ],
-        jobs=build_jobs(),
+        jobs=[*build_jobs(), *STREAMING_JOBS],
         resources=build_resources(settings),
         # One process per run: its steps share a single local Spark session.
         executor=dg.in_process_executor,

@@ -182,6 +182,22 @@ HOST_POPULARITY = TableDef(
     sort_by=("computer_id",),
 )
 
+LATE_EVENTS = TableDef(
+    name="late_events",
+    layer="silver",
+    description="Valid events the streaming job received behind its watermark: kept in bronze, left out of silver, "
+    "listed here so a backfill can rebuild their days.",
+    schema=Schema(
+        _f(1, "event_id", StringType(), "Event id", True),
+        _f(2, "event_date", DateType(), "Day of the event (the partition a backfill must rebuild)", True),
+        _f(3, "event_ts", TimestamptzType(), "Event time", True),
+        _f(4, "watermark", TimestamptzType(), "The job's watermark when the event arrived", True),
+        _f(5, "batch_id", LongType(), "Streaming micro-batch that received it", True),
+        _f(6, "arrival_ts", TimestamptzType(), "Kinesis approximate arrival time"),
+    ),
+    sort_by=("event_ts",),
+)
+
 TABLES: dict[str, TableDef] = {
-    t.name: t for t in (RAW_EVENTS, QUARANTINE, AUTH_EVENTS, USER_HOST_DAILY, USER_BEHAVIOR, HOST_POPULARITY)
+    t.name: t for t in (RAW_EVENTS, QUARANTINE, AUTH_EVENTS, USER_HOST_DAILY, USER_BEHAVIOR, HOST_POPULARITY, LATE_EVENTS)
 }

@@ -48,6 +48,7 @@ class StepContext:
     days: list[date]
     run_id: str = "manual"
     asset_partition: str = ""
+    open_catalog: Catalog | None = field(default=None, repr=False)  # reuse one the caller already has
 
     def __post_init__(self) -> None:
         self.days = sorted(set(self.days))
@@ -59,7 +60,7 @@ class StepContext:
 
     @cached_property
     def catalog(self) -> Catalog:
-        return load_catalog(self.settings)
+        return self.open_catalog or load_catalog(self.settings)
 
     @cached_property
     def spark(self) -> SparkSession:

@@ -19,6 +19,7 @@ reason codes are part of the public contract (README, quarantine table):
 ``malformed_computer``      computer not ``C<digits>`` (2014) / a host name (2015)
 ``unknown_success_value``   2015 success field not ``Success`` or ``Fail``
 ``unknown_format``          the record's declared format is not known
+``bad_record``              a stream record that is not an ``authpulse.lanl.v1`` JSON object
 ==========================  ==================================================
 """
 
@@ -45,7 +46,11 @@ REASONS = (
     "malformed_computer",
     "unknown_success_value",
     "unknown_format",
+    "bad_record",
 )
+
+# Format given to stream records that could not be decoded (see live/stream_transforms.py).
+BAD_RECORD_FORMAT = "bad_record"
 
 FIELD_COUNTS = {"lanl2014": 3, "lanl2015": 9}
 HEADER_TOKENS = ("time", "timestamp", "ts")
@@ -108,6 +113,7 @@ def parse_records(raw: DataFrame, opts: ParseOptions) -> DataFrame:
     is_2015 = c("format") == "lanl2015"
     time_val = F.expr("try_cast(_time AS BIGINT)")
     checks: list[tuple[str, Column, Column | None]] = [
+        ("bad_record", c("format") == BAD_RECORD_FORMAT, F.substring(c("_text"), 1, 200)),
         ("unknown_format", c("_expected").isNull(), c("format")),
         ("non_utf8", ~F.expr("is_valid_utf8(_text)"), None),
         ("line_too_long", c("payload_size") > F.lit(opts.max_line_bytes), c("payload_size").cast("string")),

@@ -55,8 +55,12 @@ def test_unknown_format(spark):
     assert _reasons(spark, [(b"1,U1,C1", "unknown_format")], "lanl1999") == ["unknown_format"]
 
 
+def test_bad_stream_record(spark):
+    assert _reasons(spark, [(b"{not json", "bad_record")], "bad_record") == ["bad_record"]
+
+
 def test_every_documented_reason_has_a_case():
-    covered = {r for _, r in CASES_2014 + CASES_2015} | {"unknown_format"}
+    covered = {r for _, r in CASES_2014 + CASES_2015} | {"unknown_format", "bad_record"}
     assert covered == set(REASONS)
 
 

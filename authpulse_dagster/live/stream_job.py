@@ -1,0 +1,263 @@
+"""The streaming job: Kinesis → bronze → silver/quarantine → gold, one micro-batch at a time.
+
+Run it with ``python -m authpulse_dagster.live.stream_job`` (or spark-submit
+the file). Each micro-batch, through ``foreachBatch``:
+
+1. lands every record in ``raw_events`` (nothing dropped);
+2. parses and validates with the batch path's functions: bad records go to
+   ``quarantine`` with a reason, never a crash;
+3. deduplicates on ``event_id`` within the batch and against what silver holds
+   for the days touched;
+4. splits off events behind the watermark (5 minutes behind the newest event
+   time seen before the batch): they stay in bronze, are counted and listed in
+   ``late_events`` for a backfill, and do not enter silver;
+5. appends the rest to ``auth_events``;
+6. rebuilds the gold tables for the days the batch touched, with the gold steps
+   the batch assets run (incremental by day partition);
+7. publishes CloudWatch metrics and writes a status file the Dagster resource reads.
+
+Exactly once: every append is tagged with the stream id and batch id and is
+skipped when Spark replays a batch that already landed (``live.sink``); gold
+day-replacement is idempotent by construction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from authpulse_dagster.lakehouse.catalog import load_catalog
+from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, LATE_EVENTS, QUARANTINE, RAW_EVENTS
+from authpulse_dagster.lakehouse.spark_io import read_table
+from authpulse_dagster.lakehouse.tables import days_filter, ensure_table
+from authpulse_dagster.live import metrics
+from authpulse_dagster.live.sink import append_once, summary_before
+from authpulse_dagster.live.stream_transforms import bronze_from_kinesis, late_rows, split_late, watermark_from
+from authpulse_dagster.resources.streaming import STATUS_FILE
+from authpulse_dagster.settings import Settings
+from authpulse_dagster.steps import gold as gold_steps
+from authpulse_dagster.steps.context import StepContext
+from authpulse_dagster.transforms.silver import deduplicate, parse, quarantine_rows, valid_events
+from authpulse_dagster.transforms.validation import ParseOptions
+
+log = logging.getLogger("authpulse.stream")
+SHARD_MAX_EVENT_TS = "authpulse.stream_shard_max_event_ts"
+
+
+@dataclass
+class BatchReport:
+    batch_id: int
+    records: int
+    quarantined: int
+    late: int
+    silver_rows: int
+    days: list[str]
+    batch_seconds: float
+    millis_behind_latest: int | None
+    processing_lag_ms: int | None
+    skipped_tables: list[str]
+    finished_at: str
+
+
+def stream_id_for(stream: str, checkpoint: str) -> str:
+    """One id per (stream, checkpoint): a new checkpoint is a new stream as far as the tables know."""
+    return hashlib.sha1(f"{stream}|{checkpoint}".encode()).hexdigest()[:16]
+
+
+class BatchProcessor:
+    """The ``foreachBatch`` function, with what it needs between batches."""
+
+    def __init__(self, settings: Settings, stream_id: str, stream_name: str, publish_metrics: bool = True):
+        self.settings = settings
+        self.stream_id = stream_id
+        self.stream_name = stream_name
+        self.publish_metrics = publish_metrics
+        self.catalog = load_catalog(settings)
+        self.opts = ParseOptions(settings.dataset_epoch, settings.max_line_bytes, settings.max_dataset_seconds)
+        self.last: BatchReport | None = None
+
+    def __call__(self, records: DataFrame, batch_id: int) -> None:
+        self.last = self.process(records, batch_id)
+        write_status(self.settings, {"state": "running", "pid": os.getpid(), **asdict(self.last)})
+        if self.publish_metrics:
+            metrics.publish(
+                self.settings,
+                self.stream_name,
+                metrics.BatchMetrics(
+                    self.last.records, self.last.quarantined, self.last.late, self.last.batch_seconds,
+                    self.last.millis_behind_latest, self.last.processing_lag_ms,
+                ),
+            )
+
+    def process(self, records: DataFrame, batch_id: int) -> BatchReport:
+        started = time.monotonic()
+        spark = records.sparkSession
+        tables = {d.name: ensure_table(self.catalog, d) for d in (RAW_EVENTS, QUARANTINE, LATE_EVENTS, AUTH_EVENTS)}
+        skipped: list[str] = []
+
+        def append(name: str, df_or_arrow, props=None) -> None:
+            data = df_or_arrow.toArrow() if isinstance(df_or_arrow, DataFrame) else df_or_arrow
+            if not append_once(tables[name], data, self.stream_id, batch_id, props):
+                skipped.append(name)
+
+        records = records.persist(StorageLevel.MEMORY_AND_DISK)
+        stats = records.agg(
+            F.count(F.lit(1)).alias("n"),
+            F.max("millis_behind_latest").alias("behind"),
+            F.max("approximate_arrival_timestamp").alias("newest_arrival"),
+        ).first()
+        # ingested_at is fixed per batch so a replayed batch lands identical rows.
+        ingested_at = datetime.now(timezone.utc)
+        bronze = bronze_from_kinesis(records, ingested_at).persist(StorageLevel.MEMORY_AND_DISK)
+        append(RAW_EVENTS.name, bronze)
+
+        parsed = parse(bronze, self.opts).persist(StorageLevel.MEMORY_AND_DISK)
+        quarantined = quarantine_rows(parsed).toArrow()
+        append(QUARANTINE.name, quarantined)
+
+        valid = valid_events(parsed)
+        days = sorted(r["event_date"] for r in valid.select("event_date").distinct().collect())
+        # Watermark state as it was before this batch, so a replayed batch splits the same way.
+        state = summary_before(tables[AUTH_EVENTS.name], self.stream_id, batch_id) or {}
+        shard_max = {k: datetime.fromisoformat(v) for k, v in json.loads(state.get(SHARD_MAX_EVENT_TS, "{}")).items()}
+        watermark = watermark_from(shard_max)
+
+        existing = None
+        if days:
+            existing = read_table(spark, tables[AUTH_EVENTS.name], days_filter(days)).select("event_id", "event_date")
+            existing = existing.where(F.col("event_date").isin(days))
+        events = deduplicate(valid, existing).persist(StorageLevel.MEMORY_AND_DISK)
+        on_time, late = split_late(events, watermark)
+        late_arrow = late_rows(late, watermark, batch_id, bronze).toArrow() if watermark else None
+        if late_arrow is not None:
+            append(LATE_EVENTS.name, late_arrow)
+
+        silver = on_time.toArrow()
+        for row in valid.groupBy("shard_id").agg(F.max("event_ts").alias("t")).collect():
+            t = row["t"].replace(tzinfo=timezone.utc)
+            shard_max[row["shard_id"]] = max(t, shard_max.get(row["shard_id"], t))
+        state_props = {SHARD_MAX_EVENT_TS: json.dumps({k: v.isoformat() for k, v in shard_max.items()})}
+        append(AUTH_EVENTS.name, silver, state_props if shard_max else None)
+
+        if days:
+            # Gold for the touched days, recomputed from silver by the batch path's own steps.
+            ctx = StepContext(self.settings, days, run_id=f"stream:{self.stream_id}:{batch_id}", open_catalog=self.catalog)
+            for step in (gold_steps.run_user_host_daily, gold_steps.run_user_behavior, gold_steps.run_host_popularity):
+                step(ctx)
+
+        newest = stats["newest_arrival"]
+        lag_ms = int((datetime.now(timezone.utc) - newest.replace(tzinfo=timezone.utc)).total_seconds() * 1000) if newest else None
+        for df in (events, parsed, bronze, records):
+            df.unpersist()
+        return BatchReport(
+            batch_id=batch_id,
+            records=int(stats["n"]),
+            quarantined=quarantined.num_rows,
+            late=late_arrow.num_rows if late_arrow is not None else 0,
+            silver_rows=silver.num_rows,
+            days=[d.isoformat() for d in days],
+            batch_seconds=round(time.monotonic() - started, 3),
+            millis_behind_latest=stats["behind"],
+            processing_lag_ms=lag_ms,
+            skipped_tables=skipped,
+            finished_at=datetime.now(timezone.utc).isoformat(),
+        )
+
+
+def status_path(settings: Settings) -> Path:
+    return settings.run_dir / STATUS_FILE
+
+
+def write_status(settings: Settings, status: dict) -> None:
+    path = status_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(status, default=str))
+    os.replace(tmp, path)
+
+
+def start_query(
+    spark: SparkSession,
+    settings: Settings,
+    checkpoint: str,
+    trigger_seconds: float | None,
+    max_records: int,
+    publish_metrics: bool = True,
+):
+    """Start the streaming query; ``trigger_seconds=None`` drains what is there (availableNow) and stops."""
+    from authpulse_dagster.live.kinesis_source import register
+
+    register(spark)
+    stream_id = stream_id_for(settings.stream_name, checkpoint)
+    processor = BatchProcessor(settings, stream_id, settings.stream_name, publish_metrics)
+    source = (
+        spark.readStream.format("kinesis")
+        .option("streamName", settings.stream_name)
+        .option("startingPosition", "TRIM_HORIZON")
+        .option("maxRecordsPerBatch", str(max_records))
+        .load()
+    )
+    writer = source.writeStream.foreachBatch(processor).option("checkpointLocation", checkpoint).queryName("authpulse_stream")
+    writer = writer.trigger(availableNow=True) if trigger_seconds is None else writer.trigger(processingTime=f"{trigger_seconds} seconds")
+    return writer.start(), processor
+
+
+def stop_gracefully(query, timeout: float = 120.0) -> None:
+    """Let the batch in flight finish, then stop (a replayed batch would be harmless, just slower)."""
+    deadline = time.monotonic() + timeout
+    while query.isActive and query.status.get("isTriggerActive") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    query.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m authpulse_dagster.live.stream_job", description=__doc__.splitlines()[0])
+    parser.add_argument("--trigger-seconds", type=float, default=30.0, help="micro-batch interval [30]")
+    parser.add_argument("--available-now", action="store_true", help="drain the stream, then exit")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint location [$AUTHPULSE_HOME/checkpoints/stream]")
+    parser.add_argument("--max-records", type=int, default=50_000, help="records per micro-batch at most [50000]")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from authpulse_dagster.aws import apply_local_environment
+    from authpulse_dagster.spark import get_spark
+
+    settings = Settings.from_env()
+    apply_local_environment(settings)
+    checkpoint = args.checkpoint or str(settings.home / "checkpoints" / "stream")
+    spark = get_spark("authpulse-stream")
+    query, processor = start_query(spark, settings, checkpoint, None if args.available_now else args.trigger_seconds, args.max_records)
+    write_status(settings, {"state": "running", "pid": os.getpid(), "batch_id": None, "started_at": datetime.now(timezone.utc).isoformat()})
+    log.info("streaming from %s, checkpoint %s", settings.stream_name, checkpoint)
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while query.isActive and not stop.is_set():
+        query.awaitTermination(1)
+    if stop.is_set():
+        log.info("stop requested: finishing the batch in flight")
+        stop_gracefully(query)
+    error = query.exception()
+    last = asdict(processor.last) if processor.last else {}
+    write_status(settings, {**last, "state": "failed" if error else "stopped", "pid": os.getpid(),
+                            "error": str(error) if error else None, "stopped_at": datetime.now(timezone.utc).isoformat()})
+    spark.stop()
+    raise SystemExit(1 if error else 0)
+
+
+if __name__ == "__main__":
+    main()
