@@ -8,6 +8,7 @@ the summary describes this input only.
 
 from __future__ import annotations
 
+import gzip
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -61,14 +62,34 @@ def _clear_demo_files(settings: Settings) -> None:
             path.unlink()
 
 
-def generate_input(settings: Settings, opts: GenerateOptions) -> Path:
+def generate_input(settings: Settings, opts: GenerateOptions, live_days: int = 0) -> tuple[Path, Path | None]:
+    """Generate ``days`` of history into the landing folder, plus ``live_days`` more for the live replay.
+
+    One generator run covers both, so the live day continues the same users'
+    habits; its lines are split off into a file under ``$AUTHPULSE_HOME/live``.
+    """
     _clear_demo_files(settings)
     target = settings.landing_dir / "lanl2014" / f"{DEMO_PREFIX}generated.txt.gz"
+    whole = settings.home / "live" / "generated-all.txt.gz"
     generate(
-        target, opts.users, opts.computers, opts.days, opts.seed, opts.events_per_user_day,
+        whole, opts.users, opts.computers, opts.days + live_days, opts.seed, opts.events_per_user_day,
         progress=True, corrupt_rate=opts.corrupt_rate,
     )
-    return target
+    if not live_days:
+        whole.replace(target)
+        return target, None
+    live = settings.home / "live" / "live-day.txt.gz"
+    split_at = opts.days * 86400
+    with gzip.open(whole, "rb") as src, gzip.open(target, "wb", compresslevel=2) as hist, gzip.open(live, "wb", compresslevel=2) as new:
+        last_day_hist = True
+        for line in src:
+            head = line.split(b",", 1)[0]
+            if head.isdigit():
+                last_day_hist = int(head) < split_at
+            # Damaged lines follow the valid line before them, as bronze files them.
+            (hist if last_day_hist else new).write(line)
+    whole.unlink()
+    return target, live
 
 
 def day_range(settings: Settings, path: Path, fmt: str) -> tuple[date, date]:
@@ -132,15 +153,54 @@ def summary(settings: Settings, first: date, last: date) -> str:
     return "\n".join(lines)
 
 
-def run_demo(settings: Settings, input_path: Path | None, fmt: str, gen: GenerateOptions, echo=print) -> None:
+def run_live(settings: Settings, live_file: Path, echo=print) -> dict:
+    """Replay ``live_file`` into Kinesis, drain it with the streaming job, and say what each table received."""
+    from authpulse_dagster.live.producer import replay
+    from authpulse_dagster.live.stream_job import start_query
+    from authpulse_dagster.spark import get_spark
+
+    started = time.monotonic()
+    report = replay(live_file, "lanl2014", settings, progress=False)
+    echo(f"replayed {report.sent:,} records into Kinesis stream {settings.stream_name} "
+         f"in {report.seconds:.1f} s ({report.failed} failed, {report.retried} retried)")
+    checkpoint = str(settings.home / "checkpoints" / "demo-stream")
+    spark = get_spark()
+    totals = {"batches": 0, "records": 0, "raw_events": 0, "quarantine": 0, "auth_events": 0, "late_events": 0}
+    seen: set[int] = set()
+    # availableNow drains what the stream holds in micro-batches, then the query ends.
+    query, processor = start_query(spark, settings, checkpoint, trigger_seconds=None, max_records=50_000)
+    while query.isActive:
+        query.awaitTermination(1)
+        last = processor.last
+        if last and last.batch_id not in seen:
+            seen.add(last.batch_id)
+            totals["batches"] += 1
+            totals["records"] += last.records
+            totals["raw_events"] += last.records
+            totals["quarantine"] += last.quarantined
+            totals["auth_events"] += last.silver_rows
+            totals["late_events"] += last.late
+    if query.exception():
+        raise AuthPulseError(f"the streaming job failed: {query.exception()}")
+    echo(f"streaming job drained the stream in {totals['batches']} micro-batches ({time.monotonic() - started:.1f} s in all):")
+    for table in ("raw_events", "quarantine", "auth_events", "late_events"):
+        echo(f"  {table:<12} +{totals[table]:,}")
+    echo("  gold tables rebuilt for the streamed day(s)")
+    return totals
+
+
+def run_demo(
+    settings: Settings, input_path: Path | None, fmt: str, gen: GenerateOptions, echo=print, live: bool = True
+) -> None:
     started = time.monotonic()
     stack = local_stack.up(settings)
     apply_local_environment(settings)
     echo(f"local stack up at {stack.endpoint}")
+    live_file = None
     if input_path is None:
-        landed = generate_input(settings, gen)
+        landed, live_file = generate_input(settings, gen, live_days=1 if live else 0)
         fmt = "lanl2014"
-        echo(f"generated {landed}")
+        echo(f"generated {landed}" + (f" and one more day for the live path, {live_file}" if live_file else ""))
     else:
         landed = land_input(settings, input_path, fmt)
         echo(f"landed {input_path} as {landed}")
@@ -148,6 +208,11 @@ def run_demo(settings: Settings, input_path: Path | None, fmt: str, gen: Generat
     echo(f"materializing raw_events → auth_events/quarantine → gold for {first} .. {last} through Dagster")
     result = run_pipeline(settings, first, last)
     echo(f"dagster run {result.run_id} succeeded")
+    if live_file is not None:
+        echo("")
+        echo("live path: replaying the next day through Kinesis into the streaming job")
+        run_live(settings, live_file, echo)
+        last = last + timedelta(days=1)
     echo("")
     echo(summary(settings, first, last))
     echo(f"\ndemo finished in {time.monotonic() - started:.1f} s")

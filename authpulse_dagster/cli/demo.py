@@ -21,12 +21,16 @@ from authpulse_dagster.settings import Settings
 @click.option("--days", type=int, default=3, show_default=True, help="Generated days.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Generator seed.")
 @click.option("--events-per-user-day", type=float, default=100.0, show_default=True, help="Mean generated events per user per day.")
-def demo(input_path: Path | None, fmt: str, users: int, computers: int, days: int, seed: int, events_per_user_day: float) -> None:
-    """Start the local stack, land data, materialize every asset through Dagster, print a summary."""
+@click.option("--live/--no-live", default=True, show_default=True,
+              help="With generated data, also replay one more day through Kinesis into the streaming job.")
+def demo(input_path: Path | None, fmt: str, users: int, computers: int, days: int, seed: int, events_per_user_day: float,
+         live: bool) -> None:
+    """Start the local stack, land data, materialize every asset through Dagster, stream a day, print a summary."""
     run_demo(
         Settings.from_env(),
         input_path,
         fmt,
         GenerateOptions(users, computers, days, seed, events_per_user_day),
         echo=click.echo,
+        live=live,
     )
