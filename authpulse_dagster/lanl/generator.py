@@ -288,11 +288,20 @@ def generate(
                 t, u, c = _day_events(rng, pop, day)
                 for i in range(0, len(t), FORMAT_CHUNK):  # bounded Arrow string sizes
                     j = i + FORMAT_CHUNK
-                    fh.write(_format(t[i:j], u[i:j], c[i:j], user_labels, computer_labels))
-                    if corrupt_rate and len(t[i:j]):
-                        n = int(noise.binomial(len(t[i:j]), corrupt_rate))
-                        fh.write(_corrupt_lines(noise, n, int(t[min(j, len(t)) - 1])))
-                        corrupt += n
+                    size = len(t[i:j])
+                    n = int(noise.binomial(size, corrupt_rate)) if corrupt_rate and size else 0
+                    # Damaged lines land at random places, each timed like the line before it.
+                    cuts = np.sort(noise.integers(1, size + 1, n)) if n else np.array([], dtype=np.int64)
+                    start = i
+                    for cut in cuts.tolist():
+                        stop = i + cut
+                        if stop > start:
+                            fh.write(_format(t[start:stop], u[start:stop], c[start:stop], user_labels, computer_labels))
+                        fh.write(_corrupt_lines(noise, 1, int(t[stop - 1])))
+                        start = stop
+                    if i + size > start:
+                        fh.write(_format(t[start : i + size], u[start : i + size], c[start : i + size], user_labels, computer_labels))
+                    corrupt += n
                 events += len(t)
         os.replace(tmp, out)
     except BaseException:

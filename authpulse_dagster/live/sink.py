@@ -48,16 +48,23 @@ def summary_before(table: Table, stream_id: str, batch_id: int) -> dict[str, str
     return None
 
 
+WRITTEN, NOTHING, ALREADY = "written", "nothing to write", "already committed"
+
+
 def append_once(
     table: Table, data: pa.Table, stream_id: str, batch_id: int, properties: Mapping[str, object] | None = None
-) -> bool:
-    """Append ``data`` as batch ``batch_id`` unless that batch is already in the table. Returns whether it wrote."""
+) -> str:
+    """Append ``data`` as batch ``batch_id`` unless that batch is already in the table.
+
+    Returns ``WRITTEN``, ``NOTHING`` (no rows and no state to record) or
+    ``ALREADY`` (a replayed batch, skipped).
+    """
     table.refresh()
     last = last_committed_batch(table, stream_id)
     if last is not None and last >= batch_id:
-        return False
+        return ALREADY
     if data.num_rows == 0 and not properties:
-        return False
+        return NOTHING
     props = {STREAM_ID: stream_id, BATCH_ID: str(batch_id), **{k: str(v) for k, v in (properties or {}).items()}}
     table.append(conform(table, data), snapshot_properties=props)
-    return True
+    return WRITTEN

@@ -44,7 +44,7 @@ from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, LATE_EVENTS, QUARAN
 from authpulse_dagster.lakehouse.spark_io import read_table
 from authpulse_dagster.lakehouse.tables import days_filter, ensure_table
 from authpulse_dagster.live import metrics
-from authpulse_dagster.live.sink import append_once, summary_before
+from authpulse_dagster.live.sink import ALREADY, append_once, summary_before
 from authpulse_dagster.live.stream_transforms import bronze_from_kinesis, late_rows, split_late, watermark_from
 from authpulse_dagster.resources.streaming import STATUS_FILE
 from authpulse_dagster.settings import Settings
@@ -110,7 +110,7 @@ class BatchProcessor:
 
         def append(name: str, df_or_arrow, props=None) -> None:
             data = df_or_arrow.toArrow() if isinstance(df_or_arrow, DataFrame) else df_or_arrow
-            if not append_once(tables[name], data, self.stream_id, batch_id, props):
+            if append_once(tables[name], data, self.stream_id, batch_id, props) == ALREADY:
                 skipped.append(name)
 
         records = records.persist(StorageLevel.MEMORY_AND_DISK)

@@ -38,13 +38,14 @@ def test_a_replayed_batch_writes_nothing_twice(settings, catalog, spark, input_f
     rows = records_for(input_file, "lanl2014", settings)
     processor = BatchProcessor(settings, "test-stream", "s", publish_metrics=False)
     first = processor.process(as_batch(spark, rows[:800]), 0)
-    assert first.skipped_tables == []
+    assert first.skipped_tables == [] and first.quarantined > 0  # the batch holds some damaged lines
     before = {t: rows_of(catalog, t) for t in ["raw_events", "quarantine", "auth_events", *GOLD]}
     again = processor.process(as_batch(spark, rows[:800]), 0)  # what Spark does after a crash
     assert set(again.skipped_tables) >= {"raw_events", "quarantine", "auth_events"}
     assert {t: rows_of(catalog, t) for t in before} == before
 
 
+@pytest.mark.slow
 def test_streaming_equals_batch_on_the_same_input(settings, spark, input_file, tmp_path):
     rows = records_for(input_file, "lanl2014", settings)
     # Redeliver some records, as Kinesis may: they must be deduplicated.
