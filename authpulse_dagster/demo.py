@@ -156,7 +156,7 @@ def summary(settings: Settings, first: date, last: date) -> str:
 def run_live(settings: Settings, live_file: Path, echo=print) -> dict:
     """Replay ``live_file`` into Kinesis, drain it with the streaming job, and say what each table received."""
     from authpulse_dagster.live.producer import replay
-    from authpulse_dagster.live.stream_job import start_query
+    from authpulse_dagster.live.stream_job import drain, start_query
     from authpulse_dagster.spark import get_spark
 
     started = time.monotonic()
@@ -166,22 +166,18 @@ def run_live(settings: Settings, live_file: Path, echo=print) -> dict:
     checkpoint = str(settings.home / "checkpoints" / "demo-stream")
     spark = get_spark()
     totals = {"batches": 0, "records": 0, "raw_events": 0, "quarantine": 0, "auth_events": 0, "late_events": 0}
-    seen: set[int] = set()
-    # availableNow drains what the stream holds in micro-batches, then the query ends.
-    query, processor = start_query(spark, settings, checkpoint, trigger_seconds=None, max_records=50_000)
-    while query.isActive:
-        query.awaitTermination(1)
-        last = processor.last
-        if last and last.batch_id not in seen:
-            seen.add(last.batch_id)
-            totals["batches"] += 1
-            totals["records"] += last.records
-            totals["raw_events"] += last.records
-            totals["quarantine"] += last.quarantined
-            totals["auth_events"] += last.silver_rows
-            totals["late_events"] += last.late
-    if query.exception():
-        raise AuthPulseError(f"the streaming job failed: {query.exception()}")
+    query, processor = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=50_000)
+    try:
+        drain(query)
+    except Exception as exc:  # the query's own failure, with Spark's message
+        raise AuthPulseError(f"the streaming job failed: {exc}") from exc
+    for report in processor.history:
+        totals["batches"] += 1
+        totals["records"] += report.records
+        totals["raw_events"] += report.records
+        totals["quarantine"] += report.quarantined
+        totals["auth_events"] += report.silver_rows
+        totals["late_events"] += report.late
     echo(f"streaming job drained the stream in {totals['batches']} micro-batches ({time.monotonic() - started:.1f} s in all):")
     for table in ("raw_events", "quarantine", "auth_events", "late_events"):
         echo(f"  {table:<12} +{totals[table]:,}")

@@ -2,7 +2,7 @@
 
 ``spark.readStream.format("kinesis")`` after :func:`register`. Options:
 
-=============================  ==============================================================
+==============================  ==========================================================
 ``streamName`` / ``streamARN``  the stream (one of them is required)
 ``endpointUrl``                 Kinesis endpoint; default: the standard AWS environment
 ``region``                      default: ``AWS_REGION`` / ``AWS_DEFAULT_REGION``
@@ -10,7 +10,11 @@
 ``startingTimestamp``           ISO-8601, for ``AT_TIMESTAMP`` (naive means UTC)
 ``maxRecordsPerBatch``          records per micro-batch at most (default 10000)
 ``maxCallsPerShardPerSecond``   GetRecords calls per shard per second at most (default 5)
-=============================  ==============================================================
+==============================  ==========================================================
+
+Run :func:`register` after the AWS environment is set: it hands the driver's
+``AWS_*`` variables to the source's Python workers, which Spark otherwise
+starts with the environment the JVM was launched with.
 
 Why :class:`SimpleDataSourceStreamReader`: Kinesis cannot tell where a shard
 ends without reading it (there is no "latest sequence number" call), so the

@@ -24,6 +24,7 @@ day-replacement is idempotent by construction.
 from __future__ import annotations
 
 import argparse
+from collections import deque
 import hashlib
 import json
 import logging
@@ -88,9 +89,12 @@ class BatchProcessor:
         self.catalog = load_catalog(settings)
         self.opts = ParseOptions(settings.dataset_epoch, settings.max_line_bytes, settings.max_dataset_seconds)
         self.last: BatchReport | None = None
+        # Recent batches (bounded: the job runs for days); the demo reads them to report.
+        self.history: deque[BatchReport] = deque(maxlen=10_000)
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
         self.last = self.process(records, batch_id)
+        self.history.append(self.last)
         write_status(self.settings, {"state": "running", "pid": os.getpid(), **asdict(self.last)})
         if self.publish_metrics:
             metrics.publish(
@@ -193,11 +197,11 @@ def start_query(
     spark: SparkSession,
     settings: Settings,
     checkpoint: str,
-    trigger_seconds: float | None,
+    trigger_seconds: float,
     max_records: int,
     publish_metrics: bool = True,
 ):
-    """Start the streaming query; ``trigger_seconds=None`` drains what is there (availableNow) and stops."""
+    """Start the streaming query (see :func:`drain` to run it until the stream is empty)."""
     from authpulse_dagster.live.kinesis_source import register
 
     register(spark)
@@ -211,8 +215,17 @@ def start_query(
         .load()
     )
     writer = source.writeStream.foreachBatch(processor).option("checkpointLocation", checkpoint).queryName("authpulse_stream")
-    writer = writer.trigger(availableNow=True) if trigger_seconds is None else writer.trigger(processingTime=f"{trigger_seconds} seconds")
-    return writer.start(), processor
+    return writer.trigger(processingTime=f"{trigger_seconds} seconds").start(), processor
+
+
+def drain(query) -> None:
+    """Process everything the stream holds now, then stop.
+
+    Not ``trigger(availableNow=True)``: Spark 4.1 gives Python sources no way
+    to support it and falls back to a single micro-batch.
+    """
+    query.processAllAvailable()
+    stop_gracefully(query)
 
 
 def stop_gracefully(query, timeout: float = 120.0) -> None:
@@ -239,13 +252,15 @@ def main(argv: list[str] | None = None) -> None:
     apply_local_environment(settings)
     checkpoint = args.checkpoint or str(settings.home / "checkpoints" / "stream")
     spark = get_spark("authpulse-stream")
-    query, processor = start_query(spark, settings, checkpoint, None if args.available_now else args.trigger_seconds, args.max_records)
+    query, processor = start_query(spark, settings, checkpoint, 0 if args.available_now else args.trigger_seconds, args.max_records)
     write_status(settings, {"state": "running", "pid": os.getpid(), "batch_id": None, "started_at": datetime.now(timezone.utc).isoformat()})
     log.info("streaming from %s, checkpoint %s", settings.stream_name, checkpoint)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if args.available_now:
+        drain(query)
     while query.isActive and not stop.is_set():
         query.awaitTermination(1)
     if stop.is_set():
