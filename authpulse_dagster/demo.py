@@ -76,9 +76,11 @@ def generate_input(settings: Settings, opts: GenerateOptions, live_days: int = 0
         progress=True, corrupt_rate=opts.corrupt_rate,
     )
     if not live_days:
+        target.parent.mkdir(parents=True, exist_ok=True)
         whole.replace(target)
         return target, None
     live = settings.home / "live" / "live-day.txt.gz"
+    target.parent.mkdir(parents=True, exist_ok=True)
     split_at = opts.days * 86400
     with gzip.open(whole, "rb") as src, gzip.open(target, "wb", compresslevel=2) as hist, gzip.open(live, "wb", compresslevel=2) as new:
         last_day_hist = True

@@ -9,8 +9,12 @@ a record delivered twice, can be deduplicated downstream. The rule:
 * ``first field`` is the canonical line up to its first comma (the whole line
   if there is none); only the first ``LINE_HARD_CAP`` bytes are looked at.
 * ``occurrence`` is how many identical canonical lines came earlier in the
-  current *run*: the consecutive lines that share the same first field. The
-  counter resets whenever the first field changes.
+  current *run*: the consecutive lines that share the same time field. The
+  counter resets when a line's first field is a plain integer (ASCII digits)
+  different from the run's. A line whose first field is not a plain integer
+  (blank, header, garbage, a negative time) stays in the current run: a
+  damaged line between two identical events must not make them look like one
+  delivered twice.
 * ``event_id = blake2b(canonical_line + b"\\x1f" + str(occurrence).encode(),
   digest_size=16).hexdigest()``.
 
@@ -97,18 +101,22 @@ class EventIdAssigner:
         prefix, field, value = self._prefix, self._field, self._value
         table, n_table, run_value = _SUFFIXES, len(_SUFFIXES), self._run_value_fn
         for canon in lines:
+            line_value = value
             if not prefix or not canon.startswith(prefix):
                 i = canon.find(b",")
                 f = canon if i < 0 else canon[:i]
                 if f != field:
-                    field = f
-                    seen.clear()
-                    value = run_value(f)
-                prefix = f + b","
+                    if field is None or f.isdigit():
+                        field = f
+                        seen.clear()
+                        value = line_value = run_value(f)
+                        prefix = f + b","
+                    else:
+                        line_value = run_value(f)  # its own (invalid) time; the run goes on
             occ = get(canon, 0)
             seen[canon] = occ + 1
             add_suffix(table[occ] if occ < n_table else _suffix(occ))
-            add_value(value)
+            add_value(line_value)
         ids = [blake2b(c + s, digest_size=DIGEST_SIZE).hexdigest() for c, s in zip(lines, suffixes)]
         self._prefix, self._field, self._value = prefix, field, value
         return ids, values
@@ -128,6 +136,10 @@ class EventIdAssigner:
         h.update(_suffix(occ))
         return h.hexdigest()
 
+    def time_of(self, head: bytes) -> Any:
+        """The run value computed from a line's own first field (not the run's)."""
+        return self._run_value_fn(first_field(head))
+
     @property
     def run_value(self) -> Any:
         """The run value of the current run (that of the last line assigned)."""
@@ -135,8 +147,8 @@ class EventIdAssigner:
 
     # -- internals --------------------------------------------------------
     def _enter_run(self, field: bytes) -> None:
-        if field != self._field:
+        if field != self._field and (self._field is None or field.isdigit()):
             self._field = field
             self._seen.clear()
             self._value = self._run_value_fn(field)
-        self._prefix = field + b","
+            self._prefix = field + b","

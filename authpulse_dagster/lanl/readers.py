@@ -263,7 +263,7 @@ def _batches(f: BinaryIO, assigner: EventIdAssigner, chunk_lines: int) -> Iterat
                 pending.sizes[len(pending)] = item.size
                 pending.payloads.append(item.head)
                 pending.ids.append(assigner.assign_long(item.head, item.hasher))
-                pending.times.append(assigner.run_value)
+                pending.times.append(assigner.time_of(item.head))
             pending.nbytes += len(item.head)
         else:
             lines, nbytes = item

@@ -97,3 +97,12 @@ def test_first_field():
 def test_negative_occurrence_rejected():
     with pytest.raises(ValueError):
         event_id(b"1,U1,C1", -1)
+
+
+def test_a_damaged_line_between_identical_events_does_not_merge_them():
+    from authpulse_dagster.lanl.event_id import EventIdAssigner
+
+    a = EventIdAssigner()
+    ids = [a.assign(x) for x in [b"5,U1,C1", b"", b"-5,U1,C1", b"garbage", b"5,U1,C1", b"6,U1,C1", b"5,U1,C1"]]
+    assert ids[0] != ids[4]  # same second, a genuine repeat: distinct despite the damaged lines between
+    assert ids[6] == ids[0]  # a new run (time 6) came between: the same line again is a redelivery
