@@ -35,6 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from authpulse_dagster.aws import aws_client, local_aws_environment
 from authpulse_dagster.errors import EnvironmentProblem
+from authpulse_dagster.processes import pid_alive
 from authpulse_dagster.settings import Settings
 
 HOST = "127.0.0.1"
@@ -152,13 +153,7 @@ def _exists(pid: int) -> bool:
             return True
         del _children[pid]
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def _is_moto_server(pid: int) -> bool:

@@ -23,6 +23,7 @@ from typing import Any, Optional
 import dagster as dg
 
 from authpulse_dagster.errors import EnvironmentProblem
+from authpulse_dagster.processes import pid_alive
 from authpulse_dagster.settings import Settings
 
 PID_FILE = "stream.pid"
@@ -43,20 +44,6 @@ class StreamStatus:
     detail: dict[str, Any]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); it is not running.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 class StreamingJobResource(dg.ConfigurableResource):
     """The local implementation: a detached process on this machine."""
 
@@ -73,7 +60,7 @@ class StreamingJobResource(dg.ConfigurableResource):
             pid = int((s.run_dir / PID_FILE).read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def start(self) -> StreamStatus:
         """Start the job unless it is already running (idempotent)."""
@@ -103,9 +90,9 @@ class StreamingJobResource(dg.ConfigurableResource):
         if pid:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while _alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.5)
-            if _alive(pid):
+            if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         (s.run_dir / PID_FILE).unlink(missing_ok=True)
         return self.status()

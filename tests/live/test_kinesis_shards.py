@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+
 from authpulse_dagster.live.kinesis_shards import (
     AT_TIMESTAMP,
     TRIM_HORIZON,
@@ -25,6 +26,7 @@ from authpulse_dagster.live.kinesis_shards import (
     split_budget,
     start_position,
 )
+from tests.live.fakes import FakeTime
 
 # Real Kinesis sequence numbers: 56 digits, far beyond 64 bits, and not contiguous.
 SEQ_A = "49590338271490256608559692538361571095921575989136588898"
@@ -181,21 +183,10 @@ def test_next_call_delay_keeps_a_one_second_window() -> None:
     assert next_call_delay([8.0, 8.1, 8.2, 8.3, 8.4], 10.0, 5) == 0.0
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_limiter_paces_each_shard_separately() -> None:
-    t = FakeTime()
+    t = FakeTime(100.0)
     limiter = CallLimiter(5, t.clock, t.sleep)
     calls: list[float] = []
     for _ in range(12):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+
 from botocore.exceptions import ClientError
 
 from authpulse_dagster.aws import aws_client
@@ -31,6 +32,7 @@ from authpulse_dagster.live.kinesis_source import (
     parse_options,
 )
 from authpulse_dagster.settings import Settings
+from tests.live.fakes import FakeTime
 
 # ---------------------------------------------------------------------------------------------
 # A fake Kinesis with AWS's semantics
@@ -131,21 +133,10 @@ class FakeKinesis:
         }
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def fake_reader(kinesis: FakeKinesis, t: FakeTime | None = None, **options: str) -> KinesisStreamReader:
-    t = t or FakeTime()
+    t = t or FakeTime(1000.0)
     kinesis.clock = t.clock
     opts = parse_options({"streamName": "fake", **options})
     return KinesisStreamReader(opts, client_factory=lambda _: kinesis, clock=t.clock, sleep=t.sleep)
@@ -245,7 +236,7 @@ def test_max_records_per_batch_is_shared_between_busy_shards() -> None:
 def test_expired_iterator_and_throttling_lose_nothing() -> None:
     kinesis = FakeKinesis(shards=2)
     sent = put_keyed(kinesis, KEYS, 6, "x")
-    t = FakeTime()
+    t = FakeTime(1000.0)
     reader = fake_reader(kinesis, t, maxRecordsPerBatch="10")
     it, start = reader.read(reader.initialOffset())
     rows = list(it)
@@ -272,7 +263,7 @@ def test_reader_pickles_without_its_runtime_state() -> None:
 def test_get_records_calls_are_paced_per_shard() -> None:
     kinesis = FakeKinesis(shards=1)
     put_keyed(kinesis, ["k"], 40, "x")
-    t = FakeTime()
+    t = FakeTime(1000.0)
     reader = fake_reader(kinesis, t, maxRecordsPerBatch="1", maxCallsPerShardPerSecond="2")
     drain_reader(reader, reader.initialOffset())
     times = [c[2] for c in kinesis.calls if c[0] == "GetRecords"]
