@@ -27,3 +27,9 @@ class EnvironmentProblem(AuthPulseError):
     """Something on the machine is missing or busy (Java, a port, a process)."""
 
     exit_code = 4
+
+
+class RecordsFailed(AuthPulseError):
+    """Some records were still rejected after their retry budget; they are in the failed file."""
+
+    exit_code = 5

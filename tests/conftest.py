@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.moto",
     "tests.fixtures.spark",
     "tests.fixtures.lakehouse",
+    "tests.fixtures.fault_proxy",
 ]

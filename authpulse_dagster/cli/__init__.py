@@ -20,11 +20,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from authpulse_dagster.cli import demo, generate, local
+    from authpulse_dagster.cli import demo, generate, local, replay, stream
 
     cli.add_command(local.local)
     cli.add_command(generate.generate)
     cli.add_command(demo.demo)
+    cli.add_command(replay.replay)
+    cli.add_command(stream.stream)
 
 
 def main(argv: list[str] | None = None) -> None:

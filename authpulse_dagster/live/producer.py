@@ -12,8 +12,10 @@ Why it looks the way it does:
 * Settled means acknowledged by Kinesis, filtered out by the time window, or
   recorded in the failed file after the retry budget ran out. A record is
   never silently dropped: ``read == sent + failed + skipped``.
-* Encoding runs one thread ahead of sending, so CPU work overlaps the wait
-  for the network and the producer keeps up with a bare ``put_records`` loop.
+* Encoding runs in a thread a few calls ahead of sending, started as each
+  request goes on the wire, so its CPU work overlaps the wait for Kinesis
+  and the producer keeps up with a bare ``put_records`` loop
+  (``bench/replay.py``).
 * Throttling, 5xx and connection errors of a whole call are retried by
   botocore (``aws.aws_client`` sets its retry mode); this module only retries
   the per-record failures a successful call reports, and counts a call that
@@ -45,6 +47,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
@@ -63,8 +66,8 @@ __all__ = ["ReplayReport", "replay", "default_checkpoint_path", "failed_file_for
 MAX_RECORDS_PER_CALL = 500
 MAX_BYTES_PER_CALL = 5 * 1024 * 1024
 # Lines per reader batch: large enough for vectorised reading, small enough
-# that a resumed or filtered run reports progress often.
-READ_CHUNK_LINES = 20_000
+# that the first call goes out early and the encoder never holds the GIL long.
+READ_CHUNK_LINES = 5_000
 # Chunks encoded ahead of the sender; bounds memory to a few 5 MiB calls.
 PREFETCH_CHUNKS = 4
 # Backoff for per-record failures: exponential with full jitter (AWS
@@ -72,6 +75,8 @@ PREFETCH_CHUNKS = 4
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 2.0
 CHECKPOINT_VERSION = 1
+# Records the encoder encodes (about 0.3 ms of work) between voluntary GIL releases.
+_YIELD_EVERY = 32
 # API errors that no retry can fix: stop and say so, instead of filling the
 # failed file with every record of the file.
 _FATAL_CODES = frozenset(
@@ -89,6 +94,12 @@ _FATAL_CODES = frozenset(
     }
 )
 _UNIX_EPOCH = date(1970, 1, 1)
+# Client-side parameter validation walks every record of every call (~2.6 us a
+# record, on the sender's critical path); the requests are built here to the
+# API's shape and encode() keeps records within 1 MiB, so it only costs. Were
+# a request ever malformed, Kinesis's own validation would reject it and its
+# records would go to the failed file like any other failure.
+_CLIENT_CONFIG = Config(parameter_validation=False)
 
 
 @dataclass
@@ -195,7 +206,9 @@ def _load_checkpoint(checkpoint: Path) -> _Checkpoint:
         raise ConfigError(f"checkpoint {checkpoint} is unreadable ({exc}); delete it or run without --resume") from None
 
 
-def _check_resumable(state: _Checkpoint, identity: tuple[str, int, int], fmt: str, stream: str, checkpoint: Path) -> None:
+def _check_resumable(
+    state: _Checkpoint, identity: tuple[str, int, int], fmt: str, stream: str, checkpoint: Path
+) -> None:
     path, size, mtime_ns = identity
     if (state.path, state.size, state.mtime_ns) != identity:
         raise ConfigError(
@@ -219,13 +232,18 @@ def _write_atomic(path: Path, text: str) -> None:
 # ---------------------------------------------------------------- reading and encoding
 
 
-@dataclass(slots=True)
-class _Entry:
-    line: int
-    data: bytes
-    key: str
-    attempts: int = 0
-    error: tuple[str, str] = ("", "")
+# A PutRecords request entry, built by the encoder so the sender only sends.
+_Entry = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A record rejected for good: what goes to the failed file."""
+
+    entry: _Entry
+    attempts: int
+    code: str
+    message: str
 
 
 @dataclass(slots=True)
@@ -243,7 +261,9 @@ class _Chunk:
         return self.last_line - self.prev_line
 
 
-def _with_times(pairs: Iterable[tuple[pa.RecordBatch, np.ndarray]]) -> Iterator[tuple[pa.RecordBatch, np.ndarray, np.ndarray]]:
+def _with_times(
+    pairs: Iterable[tuple[pa.RecordBatch, np.ndarray]],
+) -> Iterator[tuple[pa.RecordBatch, np.ndarray, np.ndarray]]:
     """Add each line's effective time (see module doc) to the (batch, days) pairs."""
     last: int | None = None
     held: list[tuple[pa.RecordBatch, np.ndarray]] = []
@@ -334,11 +354,15 @@ def _chunks(
                 entries, nbytes, prev = [], 0, line
             if not entries:
                 first_due = max_due = due
-            entries.append(_Entry(n, data, key))
+            entries.append({"Data": data, "PartitionKey": key})
             nbytes += size
             max_due = max(max_due, due)
             line = n
             taken += 1
+            if not taken % _YIELD_EVERY:
+                # Let the sender take the GIL now rather than after a whole switch
+                # interval (5 ms): it is mid-request and the wire waits for it.
+                time.sleep(0)
             if limit is not None and taken >= limit:
                 yield _Chunk(entries, prev, line, max_due)
                 return
@@ -350,35 +374,46 @@ def _chunks(
 
 
 class _Prefetch:
-    """Runs a chunk generator in a thread, a bounded number of chunks ahead of the consumer."""
+    """Runs a chunk generator in a thread, at most ``depth`` chunks ahead of the consumer.
+
+    The consumer grants the encoder one more chunk per chunk it takes, and
+    does so (via :meth:`grant`) just as that chunk's request goes on the
+    wire: encoding then runs while the sender waits for Kinesis, instead of
+    fighting it for the GIL while it serialises a request or parses a reply.
+    """
 
     def __init__(self, source: Iterator[_Chunk], depth: int) -> None:
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(depth)
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()  # bounded by the permits
+        self._permits = threading.Semaphore(depth)
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(source,), name="replay-encoder", daemon=True)
         self._thread.start()
 
     def _run(self, source: Iterator[_Chunk]) -> None:
         try:
-            for item in source:
-                if not self._put(("item", item)):
+            while self._wait_for_permit():
+                try:
+                    item = next(source)
+                except StopIteration:
+                    self._queue.put(("end", None))
                     return
-            self._put(("end", None))
+                self._queue.put(("item", item))
         except BaseException as exc:  # handed to the consumer, which re-raises it
-            self._put(("error", exc))
+            self._queue.put(("error", exc))
         finally:
             close = getattr(source, "close", None)
             if close is not None:
                 close()  # closes the input file
 
-    def _put(self, message: tuple[str, Any]) -> bool:
+    def _wait_for_permit(self) -> bool:
         while not self._cancel.is_set():
-            try:
-                self._queue.put(message, timeout=0.1)
+            if self._permits.acquire(timeout=0.1):
                 return True
-            except queue.Full:
-                continue
         return False
+
+    def grant(self) -> None:
+        """Let the encoder prepare one more chunk."""
+        self._permits.release()
 
     def __iter__(self) -> Iterator[_Chunk]:
         while True:
@@ -392,6 +427,43 @@ class _Prefetch:
     def close(self) -> None:
         self._cancel.set()
         self._thread.join()
+
+
+class _GrantOnSend:
+    """A botocore ``before-send`` handler that grants the encoder its next chunk once per chunk."""
+
+    def __init__(self, prefetch: "_Prefetch | _Inline") -> None:
+        self.prefetch = prefetch
+        self.armed = False
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def __call__(self, **_: Any) -> None:
+        # Must return None: a before-send handler's return value would replace the HTTP call.
+        if self.armed:
+            self.armed = False
+            self.prefetch.grant()
+
+    settle = __call__  # after the chunk, for chunks that never reached the wire
+
+
+class _Inline:
+    """The same interface without a thread (PREFETCH_CHUNKS = 0)."""
+
+    def __init__(self, source: Iterator[_Chunk]) -> None:
+        self._source = source
+
+    def __iter__(self) -> Iterator[_Chunk]:
+        return self._source
+
+    def grant(self) -> None:
+        pass
+
+    def close(self) -> None:
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
 
 
 # ---------------------------------------------------------------- sending
@@ -419,26 +491,28 @@ class _Sender:
         """Full jitter: uniform in [0, min(cap, base * 2**(retry-1))]."""
         return self.rng.uniform(0.0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retry - 1)))
 
-    def send(self, entries: list[_Entry]) -> tuple[int, list[_Entry]]:
-        """Send until each entry is acknowledged or out of attempts; return (sent, finally failed)."""
-        pending, failed, sent, retry = entries, [], 0, 0
+    def send(self, entries: list[_Entry]) -> tuple[int, list[_Failure]]:
+        """Send until each entry is acknowledged or out of attempts; return (sent, failed for good).
+
+        Every record still pending has failed every earlier round, so the
+        round number is each pending record's attempt count.
+        """
+        pending, failed, sent, attempt = entries, [], 0, 0
         while pending:
-            if retry:
-                self.sleep(self.backoff(retry))
-            retry += 1
+            if attempt:
+                self.sleep(self.backoff(attempt))
+            attempt += 1
             errors = self._put(pending)
             if errors is None:
-                for e in pending:
-                    e.attempts += 1
                 return sent + len(pending), failed
             again = []
-            for e, error in zip(pending, errors):
-                e.attempts += 1
+            for entry, error in zip(pending, errors):
                 if error is None:
                     sent += 1
-                    continue
-                e.error = error
-                (again if e.attempts < self.budget else failed).append(e)
+                elif attempt < self.budget:
+                    again.append(entry)
+                else:
+                    failed.append(_Failure(entry, attempt, *error))
             self.retried += len(again)
             pending = again
         return sent, failed
@@ -446,9 +520,7 @@ class _Sender:
     def _put(self, pending: list[_Entry]) -> list[tuple[str, str] | None] | None:
         """One call; None when every record was accepted, else per-record errors in request order."""
         try:
-            response = self.client.put_records(
-                StreamName=self.stream, Records=[{"Data": e.data, "PartitionKey": e.key} for e in pending]
-            )
+            response = self.client.put_records(StreamName=self.stream, Records=pending)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code, message = str(error.get("Code", "ClientError")), str(error.get("Message", exc))
@@ -474,7 +546,9 @@ def _fatal(stream: str, code: str, message: str) -> AuthPulseError:
             f"Kinesis stream {stream!r} does not exist ({message}); create it (in local mode: `authpulse local up`) "
             "or choose another with --stream / AUTHPULSE_STREAM"
         )
-    return EnvironmentProblem(f"Kinesis refused PutRecords on {stream!r} ({code}: {message}); fix it and rerun with --resume")
+    return EnvironmentProblem(
+        f"Kinesis refused PutRecords on {stream!r} ({code}: {message}); fix it and rerun with --resume"
+    )
 
 
 def _check_stream(client: Any, stream: str) -> None:
@@ -488,18 +562,18 @@ def _check_stream(client: Any, stream: str) -> None:
         raise EnvironmentProblem(f"cannot reach Kinesis to look up stream {stream!r}: {exc}") from None
 
 
-def _append_failed(path: Path, entries: list[_Entry]) -> None:
+def _append_failed(path: Path, failures: list[_Failure]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as out:
-        for e in entries:
-            code, message = e.error
+        for f in failures:
+            record = json.loads(f.entry["Data"])
             row = {
-                "record": json.loads(e.data),
-                "partition_key": e.key,
-                "line_number": e.line,
-                "attempts": e.attempts,
-                "error_code": code,
-                "error_message": message,
+                "record": record,
+                "partition_key": f.entry["PartitionKey"],
+                "line_number": record.get("line_number"),
+                "attempts": f.attempts,
+                "error_code": f.code,
+                "error_message": f.message,
             }
             out.write(json.dumps(row, separators=(",", ":")) + "\n")
 
@@ -568,7 +642,7 @@ def replay(
         _check_resumable(state, identity, fmt, stream, checkpoint)
     else:
         state = _Checkpoint(*identity, format=fmt, stream=stream)
-    client = aws_client("kinesis", settings)
+    client = aws_client("kinesis", settings, config=_CLIENT_CONFIG)
     _check_stream(client, stream)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(checkpoint, state.to_json())  # fresh runs overwrite; also proves it is writable
@@ -584,13 +658,14 @@ def replay(
     interrupted = complete = False
     started = time.monotonic()
     bar = tqdm(total=limit, unit="ev", unit_scale=True, desc="replay", disable=not progress, dynamic_ncols=True)
-    source = _Prefetch(
-        _chunks(path, fmt, settings, after_line=state.line, window=(start_time, end_time), pacer=pacer,
-                max_records=max_records, limit=limit),
-        PREFETCH_CHUNKS,
-    )  # fmt: skip
+    chunks = _chunks(path, fmt, settings, after_line=state.line, window=(start_time, end_time), pacer=pacer,
+                     max_records=max_records, limit=limit)  # fmt: skip
+    source = _Prefetch(chunks, PREFETCH_CHUNKS) if PREFETCH_CHUNKS else _Inline(chunks)
+    grants = _GrantOnSend(source)
+    client.meta.events.register("before-send.kinesis.PutRecords", grants)
     try:
         for chunk in source:
+            grants.arm()
             if stop.is_set():
                 interrupted = True
                 break
@@ -619,6 +694,7 @@ def replay(
             complete = chunk.eof
             bar.update(len(chunk.entries))
             bar.set_postfix(retried=run.retried, failed=run.failed, refresh=False)
+            grants.settle()
     finally:
         source.close()
         bar.close()

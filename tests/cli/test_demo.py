@@ -1,6 +1,7 @@
 """`authpulse demo` end to end, as a user runs it: a subprocess, a fresh data home, the local stack."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,11 @@ def test_demo_on_generated_data(tmp_path):
         out = _authpulse(["demo", "--users", "60", "--computers", "120", "--days", "2"], home)
         assert out.returncode == 0, out.stderr[-3000:]
         text = out.stdout
-        assert "rows per table:" in text and "top 10 users by distinct computers on 2024-01-02" in text
+        # Two days of history through Dagster, then one more day live through Kinesis.
+        assert "rows per table:" in text and "top 10 users by distinct computers on 2024-01-03" in text
         assert "succeeded" in text
+        assert "streaming job drained the stream" in text and "(0 failed," in text
+        assert re.search(r"auth_events\s+\+[1-9][0-9,]*", text), text
         assert (home / "dagster" / "dagster.yaml").exists()
     finally:
         _authpulse(["local", "down"], home, timeout=60)
