@@ -73,6 +73,8 @@ def run_one(trigger: float, rate: float, seconds: float, work: Path) -> dict:
     from authpulse_dagster.settings import Settings
 
     os.environ["AUTHPULSE_MOTO_PORT"] = str(local_stack.find_free_port())
+    # moto's PutRecords slows down as a shard fills; enough shards keep it from capping the producer.
+    os.environ.setdefault("AUTHPULSE_STREAM_SHARDS", "16")
     settings = Settings.from_env()
     local_stack.up(settings)
     apply_local_environment(settings)
