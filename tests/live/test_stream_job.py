@@ -13,7 +13,6 @@ import pytest
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lanl.generator import generate
 from authpulse_dagster.live.stream_job import BatchProcessor
-from authpulse_dagster.settings import Settings
 from authpulse_dagster.steps.context import StepContext
 from authpulse_dagster.steps.registry import STEPS, run_step
 from tests.live.kinesis_rows import as_batch, records_for
