@@ -20,6 +20,7 @@ from pyiceberg.types import (
     DateType,
     DoubleType,
     IntegerType,
+    ListType,
     LongType,
     NestedField,
     StringType,
@@ -198,6 +199,96 @@ LATE_EVENTS = TableDef(
     sort_by=("event_ts",),
 )
 
+def _strings(element_id: int) -> ListType:
+    return ListType(element_id=element_id, element_type=StringType(), element_required=False)
+
+
+RISK_SCORES = TableDef(
+    name="risk_scores",
+    layer="gold",
+    description="One row per authentication: its risk score (0-100), the rules that fired and the model version.",
+    schema=Schema(
+        _f(1, "event_id", StringType(), "Event id (as in auth_events)", True),
+        _f(2, "event_ts", TimestamptzType(), "Event time", True),
+        _f(3, "event_date", DateType(), "Day of the event (partition)", True),
+        _f(4, "user_id", StringType(), "User", True),
+        _f(5, "computer_id", StringType(), "Computer authenticated to", True),
+        _f(6, "src_computer_id", StringType(), "Source computer (LANL 2015 only)"),
+        _f(7, "score", IntegerType(), "Risk score 0-100: 100 * (1 - prod(1 - weight)) over the rules that fired", True),
+        _f(8, "reasons", _strings(100), "Names of the rules that fired, strongest first", True),
+        _f(9, "model_version", StringType(), "Version of the rule set and weights that produced the score", True),
+    ),
+    sort_by=("user_id", "event_ts"),
+)
+
+USER_RISK_DAILY = TableDef(
+    name="user_risk_daily",
+    layer="gold",
+    description="One row per active user and day: the accumulated, decaying risk score and what drove it.",
+    schema=Schema(
+        _f(1, "user_id", StringType(), "User", True),
+        _f(2, "event_date", DateType(), "Day (partition)", True),
+        _f(3, "risk_score", DoubleType(), "Accumulated score: sum over the decay window of day_score * decay^age, capped at 100", True),
+        _f(4, "day_score", DoubleType(), "This day's contribution (from the user's highest event scores that day)", True),
+        _f(5, "max_event_score", IntegerType(), "Highest event score of the day", True),
+        _f(6, "high_risk_events", LongType(), "Events scoring at or above the high-risk threshold", True),
+        _f(7, "events", LongType(), "Events of the user that day", True),
+        _f(8, "top_reasons", _strings(100), "Most frequent reasons among the day's high-risk events", True),
+        _f(9, "model_version", StringType(), "Model version", True),
+    ),
+    sort_by=("user_id",),
+)
+
+ALERTS = TableDef(
+    name="alerts",
+    layer="gold",
+    description="One alert per user and day whose risk crossed the alert threshold; updated, never repeated.",
+    schema=Schema(
+        _f(1, "alert_id", StringType(), "Deterministic id: hash of user and window (day)", True),
+        _f(2, "user_id", StringType(), "User", True),
+        _f(3, "event_date", DateType(), "Day of the alert window (partition)", True),
+        _f(4, "created_at", TimestamptzType(), "When this alert was first written (kept across rebuilds)", True),
+        _f(5, "severity", StringType(), "medium, high or critical (thresholds in risk/config.py)", True),
+        _f(6, "score", DoubleType(), "The user's risk score for the day", True),
+        _f(7, "reasons", _strings(100), "Top reasons", True),
+        _f(8, "first_event_ts", TimestamptzType(), "First high-risk event in the window", True),
+        _f(9, "last_event_ts", TimestamptzType(), "Last high-risk event in the window", True),
+        _f(10, "event_ids", _strings(101), "High-risk events in the window (at most 100, highest scores first)", True),
+        _f(11, "updated_at", TimestamptzType(), "When the alert's content was last computed"),
+        _f(12, "model_version", StringType(), "Model version"),
+    ),
+    sort_by=("user_id",),
+)
+
+ALERT_DELIVERIES = TableDef(
+    name="alert_deliveries",
+    layer="gold",
+    description="Ledger of alert messages published to SNS: one row per alert and severity, so nothing is sent twice.",
+    schema=Schema(
+        _f(1, "alert_id", StringType(), "Alert id", True),
+        _f(2, "event_date", DateType(), "Day of the alert (partition)", True),
+        _f(3, "severity", StringType(), "Severity that was announced", True),
+        _f(4, "message_id", StringType(), "SNS message id", True),
+        _f(5, "topic_arn", StringType(), "Topic it went to", True),
+        _f(6, "sent_at", TimestamptzType(), "When it was published", True),
+        _f(7, "path", StringType(), "batch or stream", True),
+    ),
+    sort_by=("alert_id",),
+)
+
 TABLES: dict[str, TableDef] = {
-    t.name: t for t in (RAW_EVENTS, QUARANTINE, AUTH_EVENTS, USER_HOST_DAILY, USER_BEHAVIOR, HOST_POPULARITY, LATE_EVENTS)
+    t.name: t
+    for t in (
+        RAW_EVENTS,
+        QUARANTINE,
+        AUTH_EVENTS,
+        USER_HOST_DAILY,
+        USER_BEHAVIOR,
+        HOST_POPULARITY,
+        LATE_EVENTS,
+        RISK_SCORES,
+        USER_RISK_DAILY,
+        ALERTS,
+        ALERT_DELIVERIES,
+    )
 }
