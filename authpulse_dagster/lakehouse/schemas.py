@@ -183,6 +183,23 @@ HOST_POPULARITY = TableDef(
     sort_by=("computer_id",),
 )
 
+USER_ROUTE_DAILY = TableDef(
+    name="user_route_daily",
+    layer="gold",
+    description="LANL 2015: one row per user, source computer, destination computer and day (the route history).",
+    schema=Schema(
+        _f(1, "user_id", StringType(), "User", True),
+        _f(2, "src_computer_id", StringType(), "Source computer", True),
+        _f(3, "computer_id", StringType(), "Destination computer", True),
+        _f(4, "event_date", DateType(), "Day", True),
+        _f(5, "events", LongType(), "Authentications on this route that day", True),
+        _f(6, "failures", LongType(), "Failed authentications on this route that day", True),
+        _f(7, "first_seen", TimestamptzType(), "First authentication that day", True),
+        _f(8, "last_seen", TimestamptzType(), "Last authentication that day", True),
+    ),
+    sort_by=("user_id", "src_computer_id", "computer_id"),
+)
+
 LATE_EVENTS = TableDef(
     name="late_events",
     layer="silver",
@@ -285,6 +302,7 @@ TABLES: dict[str, TableDef] = {
         USER_HOST_DAILY,
         USER_BEHAVIOR,
         HOST_POPULARITY,
+        USER_ROUTE_DAILY,
         LATE_EVENTS,
         RISK_SCORES,
         USER_RISK_DAILY,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from authpulse_dagster.steps import bronze, gold, silver
+from authpulse_dagster.steps import bronze, gold, risk, silver
+from authpulse_dagster.steps import dashboard
 from authpulse_dagster.steps.context import StepContext, StepResult
 
 STEPS: dict[str, Callable[[StepContext], StepResult]] = {
@@ -13,6 +14,8 @@ STEPS: dict[str, Callable[[StepContext], StepResult]] = {
     "user_host_daily": gold.run_user_host_daily,
     "user_behavior": gold.run_user_behavior,
     "host_popularity": gold.run_host_popularity,
+    **risk.RISK_STEPS,
+    "risk_dashboard": dashboard.run_dashboard,
 }
 
 

@@ -25,6 +25,20 @@ def user_host_daily(events: DataFrame) -> DataFrame:
     )
 
 
+def user_route_daily(events: DataFrame) -> DataFrame:
+    """Per user, source computer, destination computer and day (rows with a source only: LANL 2015)."""
+    return (
+        events.where(F.col("src_computer_id").isNotNull())
+        .groupBy("user_id", "src_computer_id", "computer_id", "event_date")
+        .agg(
+            F.count(F.lit(1)).alias("events"),
+            F.sum((~F.col("success")).cast("long")).alias("failures"),
+            F.min("event_ts").alias("first_seen"),
+            F.max("event_ts").alias("last_seen"),
+        )
+    )
+
+
 def new_pairs(pairs: DataFrame, days: Iterable[date], lookback_days: int) -> DataFrame:
     """Pairs on ``days`` whose user had not used that computer in the ``lookback_days`` before.
 

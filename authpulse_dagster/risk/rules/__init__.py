@@ -1,0 +1,30 @@
+"""The rule set, in the order reasons are reported when weights tie.
+
+To add a rule: a module here with a docstring (what, why, parameters) and a
+``RULE``, its weight in ``risk/config.py``, its tests in ``tests/risk/rules/``.
+"""
+
+from authpulse_dagster.risk.rules import (
+    failed_logon_burst,
+    fan_out_spike,
+    first_time_access,
+    new_or_dormant_account,
+    new_src_dst_pair,
+    off_hours,
+    rare_host,
+    velocity_spike,
+)
+from authpulse_dagster.risk.rules.base import Rule
+
+RULES: list[Rule] = [
+    fan_out_spike.RULE,
+    new_or_dormant_account.RULE,
+    failed_logon_burst.RULE,
+    rare_host.RULE,
+    velocity_spike.RULE,
+    first_time_access.RULE,
+    new_src_dst_pair.RULE,
+    off_hours.RULE,
+]
+
+__all__ = ["RULES", "Rule"]

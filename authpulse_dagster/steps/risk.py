@@ -1,0 +1,128 @@
+"""Risk steps: route history, event scores, daily user scores, alerts (and their delivery).
+
+Each step reads what it needs for ``ctx.days`` (plus the lookback) from the
+tables, applies the pure functions in ``risk/`` and replaces those days.
+The streaming job runs the same steps for the days a micro-batch touched.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from authpulse_dagster.lakehouse.schemas import (
+    ALERTS,
+    AUTH_EVENTS,
+    HOST_POPULARITY,
+    RISK_SCORES,
+    USER_BEHAVIOR,
+    USER_HOST_DAILY,
+    USER_RISK_DAILY,
+    USER_ROUTE_DAILY,
+)
+from authpulse_dagster.lakehouse.spark_io import write_days
+from authpulse_dagster.lakehouse.tables import ensure_table
+from authpulse_dagster.risk import publish, scoring
+from authpulse_dagster.risk.config import RiskConfig
+from authpulse_dagster.risk.inputs import RiskInputs
+from authpulse_dagster.steps.context import StepContext, StepResult
+from authpulse_dagster.steps.gold import _read_days, _result
+from authpulse_dagster.transforms import gold
+
+
+def _config(ctx: StepContext) -> RiskConfig:
+    # The lookback of "seen before" is the platform's (AUTHPULSE_LOOKBACK_DAYS).
+    base = RiskConfig()
+    return replace(base, history=replace(base.history, lookback_days=ctx.settings.lookback_days))
+
+
+def _write(ctx: StepContext, table_def, df):
+    table = ensure_table(ctx.catalog, table_def)
+    return write_days(df, table, ctx.days, ctx.snapshot_properties(table_def.name), sort_by=table_def.sort_by)
+
+
+def run_user_route_daily(ctx: StepContext) -> StepResult:
+    started = time.monotonic()
+    events = _read_days(ctx, AUTH_EVENTS, ctx.days[0], ctx.days[-1])
+    written = _write(ctx, USER_ROUTE_DAILY, gold.user_route_daily(events))
+    return _result(ctx, USER_ROUTE_DAILY, written, started)
+
+
+def risk_inputs(ctx: StepContext, config: RiskConfig) -> RiskInputs:
+    first, last = ctx.days[0], ctx.days[-1]
+    history_start = first - timedelta(days=config.history.lookback_days)
+    return RiskInputs(
+        spark=ctx.spark,
+        days=ctx.days,
+        events=_read_days(ctx, AUTH_EVENTS, first, last),
+        pairs=_read_days(ctx, USER_HOST_DAILY, history_start, last),
+        behavior=_read_days(ctx, USER_BEHAVIOR, history_start, last),
+        hosts=_read_days(ctx, HOST_POPULARITY, first, last),
+        routes=_read_days(ctx, USER_ROUTE_DAILY, history_start, last),
+        config=config,
+    )
+
+
+def run_risk_scores(ctx: StepContext) -> StepResult:
+    started = time.monotonic()
+    config = _config(ctx)
+    inputs = risk_inputs(ctx, config)
+    hits = scoring.rule_hits(inputs).persist()
+    fired = {r["reason"]: r["count"] for r in hits.groupBy("reason").count().collect()}
+    written = _write(ctx, RISK_SCORES, scoring.score_events(inputs, hits))
+    hits.unpersist()
+    return _result(ctx, RISK_SCORES, written, started, model_version=config.model_version, rule_hits=fired)
+
+
+def run_user_risk_daily(ctx: StepContext) -> StepResult:
+    started = time.monotonic()
+    config = _config(ctx)
+    scores = _read_days(ctx, RISK_SCORES, ctx.days[0], ctx.days[-1])
+    earlier = _read_days(ctx, USER_RISK_DAILY, ctx.days[0] - timedelta(days=config.decay_window_days), ctx.days[0] - timedelta(days=1))
+    daily = scoring.user_risk_daily(scoring.day_summaries(scores, config), earlier, config)
+    written = _write(ctx, USER_RISK_DAILY, daily)
+    return _result(ctx, USER_RISK_DAILY, written, started, model_version=config.model_version)
+
+
+def run_alerts(ctx: StepContext) -> StepResult:
+    started = time.monotonic()
+    config = _config(ctx)
+    first, last = ctx.days[0], ctx.days[-1]
+    now = datetime.now(timezone.utc)
+    rows = scoring.alerts(
+        _read_days(ctx, USER_RISK_DAILY, first, last),
+        _read_days(ctx, RISK_SCORES, first, last),
+        _read_days(ctx, ALERTS, first, last),
+        config,
+        now,
+    )
+    written = _write(ctx, ALERTS, rows)
+    by_severity = {
+        r["severity"]: r["count"]
+        for r in _read_days(ctx, ALERTS, first, last).groupBy("severity").count().collect()
+    }
+    path = "stream" if ctx.run_id.startswith("stream:") else "batch"
+    delivery = publish.deliver(ctx.settings, ctx.catalog, ctx.days, path)
+    return _result(
+        ctx,
+        ALERTS,
+        written,
+        started,
+        alerts_by_severity=by_severity,
+        alerts_published=delivery.sent,
+        alerts_already_sent=delivery.already_sent,
+        topic=delivery.topic_arn,
+    )
+
+
+RISK_STEPS = {
+    "user_route_daily": run_user_route_daily,
+    "risk_scores": run_risk_scores,
+    "user_risk_daily": run_user_risk_daily,
+    "alerts": run_alerts,
+}
+
+# Order matters: each reads what the previous wrote (the streaming job runs them in this order).
+RISK_CHAIN = [run_user_route_daily, run_risk_scores, run_user_risk_daily, run_alerts]
+
