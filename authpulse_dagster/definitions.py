@@ -12,14 +12,20 @@ import warnings
 import dagster as dg
 
 from authpulse_dagster.assets.bronze import build_bronze_assets
+from authpulse_dagster.assets.dashboard import build_dashboard_assets, build_dashboard_sensors
 from authpulse_dagster.assets.gold import build_gold_assets
+from authpulse_dagster.assets.risk import build_risk_assets
 from authpulse_dagster.assets.silver import build_silver_assets
 from authpulse_dagster.jobs import build_jobs
+from authpulse_dagster.jobs.athena import ATHENA_JOBS
 from authpulse_dagster.jobs.streaming import STREAMING_JOBS
 from authpulse_dagster.partitions import daily_partitions
 from authpulse_dagster.resources.step_runner import LocalStepRunner
 from authpulse_dagster.resources.streaming import StreamingJobResource
 from authpulse_dagster.settings import LOCAL, Settings
+from authpulse_dagster.checks.freshness import build_freshness_checks
+from authpulse_dagster.schedules import build_reconcile_job, build_schedules
+from authpulse_dagster.sensors import OpsConfig, build_sensors
 
 
 # Single-run backfills (one Spark application for a range of days) need
@@ -31,21 +37,38 @@ warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*beta", category
 def build_resources(settings: Settings) -> dict:
     if settings.env == LOCAL:
         return {"step_runner": LocalStepRunner(mode=settings.step_mode), "streaming": StreamingJobResource()}
-    from authpulse_dagster.errors import ConfigError
+    # AWS: the same keys, backed by EMR (steps through Dagster Pipes; the stream as a long-running step).
+    # Settings.from_env has already checked every AWS variable, so a missing one never gets this far.
+    from authpulse_dagster.aws_emr.step_runner import EmrStepRunner
+    from authpulse_dagster.aws_emr.streaming import EmrStreamingJobResource
 
-    raise ConfigError("AUTHPULSE_ENV=aws is not built yet (see README, 'Not built yet'); unset it to run locally")
+    settings.require_aws()
+    return {"step_runner": EmrStepRunner(), "streaming": EmrStreamingJobResource()}
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
+    assets = [
+        *build_bronze_assets(partitions),
+        *build_silver_assets(partitions),
+        *build_gold_assets(partitions),
+        *build_risk_assets(partitions),
+    ]
+    # Operations (sensors, the reconciliation schedule, gold freshness checks): sensors/config.py.
+    ops = OpsConfig.from_env()
+    reconcile = build_reconcile_job()
+    freshness = build_freshness_checks(assets, ops)
     return dg.Definitions(
-        assets=[
-            *build_bronze_assets(partitions),
-            *build_silver_assets(partitions),
-            *build_gold_assets(partitions),
+        assets=[*assets, *build_dashboard_assets()],  # after the freshness checks: the page gets none
+        asset_checks=freshness.checks,
+        jobs=[*build_jobs(), *STREAMING_JOBS, *ATHENA_JOBS, reconcile],
+        schedules=build_schedules(reconcile, ops),
+        sensors=[
+            *build_sensors(settings, ops),
+            *([freshness.sensor] if freshness.sensor else []),
+            *build_dashboard_sensors(),
         ],
-        jobs=[*build_jobs(), *STREAMING_JOBS],
         resources=build_resources(settings),
         # One process per run: its steps share a single local Spark session.
         executor=dg.in_process_executor,

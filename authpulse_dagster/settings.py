@@ -8,6 +8,7 @@ environment resolver follows the anchors' rule: anything but ``aws`` is local.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,6 +75,8 @@ class Settings:
     alert_queue: str = "authpulse-alerts-local"
     metrics_namespace: str = "AuthPulse"
     step_mode: str = "in_process"
+    # AWS resources; present (and validated) only when env == "aws". See AwsSettings.
+    aws: "AwsSettings | None" = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -82,6 +85,7 @@ class Settings:
         if env not in (LOCAL, AWS):
             # Anything unrecognised falls back to local: a typo must never reach for the cloud.
             env = LOCAL
+        aws = AwsSettings.from_env(e) if env == AWS else None
         return cls(
             env=env,
             home=Path(e.get("AUTHPULSE_HOME") or ".authpulse").expanduser().resolve(),
@@ -90,14 +94,21 @@ class Settings:
             max_dataset_seconds=_int(e, "AUTHPULSE_MAX_DATASET_SECONDS", 3 * 365 * 86400, minimum=1),
             lookback_days=_int(e, "AUTHPULSE_LOOKBACK_DAYS", 30, minimum=1),
             moto_port=_int(e, "AUTHPULSE_MOTO_PORT", 4566, minimum=1),
-            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+            region=aws.region if aws else (e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1"),
             stream_name=e.get("AUTHPULSE_STREAM") or "authpulse-events",
             stream_shards=_int(e, "AUTHPULSE_STREAM_SHARDS", 2, minimum=1),
             alert_topic=e.get("AUTHPULSE_ALERT_TOPIC") or "authpulse-alerts",
             alert_queue=e.get("AUTHPULSE_ALERT_QUEUE") or "authpulse-alerts-local",
             metrics_namespace=e.get("AUTHPULSE_METRICS_NAMESPACE") or "AuthPulse",
             step_mode=_choice(e, "AUTHPULSE_STEP_MODE", ("in_process", "pipes"), "in_process"),
+            aws=aws,
         )
+
+    def require_aws(self) -> "AwsSettings":
+        """The AWS settings, or one clear line when this is not an AWS configuration."""
+        if self.aws is None:
+            raise ConfigError("this needs AUTHPULSE_ENV=aws and its settings (see docs/deploy-aws.md); AUTHPULSE_ENV is local")
+        return self.aws
 
     # Everything below lives under the data home.
     @property
@@ -124,3 +135,199 @@ class Settings:
     def landing_dir(self) -> Path:
         """Where file sources are dropped: ``landing/<format>/<file>``."""
         return self.home / "landing"
+
+
+# ---------------------------------------------------------------------------
+# AWS mode (AUTHPULSE_ENV=aws)
+#
+# Every AWS resource is named by one variable (the deploy stack's outputs map
+# onto them, see docs/deploy-aws.md). They are read and checked when Settings
+# load in aws mode, so a missing or malformed one fails the code location at
+# load time with one line naming the variable, never halfway through a run.
+# ---------------------------------------------------------------------------
+
+DEFAULT_EMR_RELEASE = "emr-spark-8.1.0"
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+_CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{4,}$")
+_GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
+_WORKGROUP = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_STREAM = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+class _Reader:
+    """Reads AWS variables, collecting every problem so one line can name them all."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.e = environ
+        self.problems: list[tuple[str, str]] = []  # (variable, message)
+
+    def _fail(self, name: str, message: str) -> str:
+        self.problems.append((name, message))
+        return ""
+
+    def required(self, name: str, what: str, pattern: re.Pattern | None = None, example: str = "") -> str:
+        value = (self.e.get(name) or "").strip()
+        if not value:
+            return self._fail(name, f"{name} is not set; AUTHPULSE_ENV=aws needs it ({what})")
+        return self.check(name, value, what, pattern, example)
+
+    def optional(self, name: str, default: str, what: str, pattern: re.Pattern | None = None, example: str = "") -> str:
+        value = (self.e.get(name) or "").strip()
+        return self.check(name, value, what, pattern, example) if value else default
+
+    def check(self, name: str, value: str, what: str, pattern: re.Pattern | None, example: str) -> str:
+        if pattern is not None and not pattern.match(value):
+            hint = f", e.g. {example}" if example else ""
+            return self._fail(name, f"{name}={value!r} is not valid: expected {what}{hint}")
+        return value
+
+    def s3_uri(self, name: str, what: str, required: bool = True, default: str = "") -> str:
+        if required:
+            value = self.required(name, what, _S3_URI, "s3://my-bucket/prefix")
+        else:
+            value = self.optional(name, default, what, _S3_URI, "s3://my-bucket/prefix")
+        return value.rstrip("/")
+
+    def flag(self, name: str) -> bool:
+        raw = (self.e.get(name) or "").strip().lower()
+        if raw in _TRUE:
+            return True
+        if raw not in _FALSE:
+            self._fail(name, f"{name}={raw!r} must be 1 or 0 (true/false)")
+        return False
+
+    def integer(self, name: str, default: int, minimum: int) -> int:
+        try:
+            return _int(self.e, name, default, minimum)
+        except ConfigError as exc:
+            self._fail(name, str(exc))
+            return default
+
+    def raise_if_any(self) -> None:
+        if not self.problems:
+            return
+        first = self.problems[0][1]
+        rest = [name for name, _ in self.problems[1:]]
+        raise ConfigError(first + (f"; also missing or invalid: {', '.join(rest)}" if rest else ""))
+
+
+@dataclass(frozen=True)
+class EmrSettings:
+    """Where Spark steps run on EMR: an existing cluster, or a transient cluster per step."""
+
+    artifacts_uri: str  # s3 prefix holding authpulse-emr.tar.gz and authpulse_emr_main.py (make emr-package)
+    cluster_id: str | None = None  # existing long-running cluster: batch steps (unless transient) and the stream
+    transient: bool = False  # batch steps each start their own cluster (PipesEMRClient)
+    release_label: str = DEFAULT_EMR_RELEASE
+    instance_type: str = "m6i.xlarge"
+    instance_count: int = 3
+    service_role: str = ""
+    instance_profile: str = ""
+    subnet_id: str = ""
+    log_uri: str = ""
+    python: str = "python3.11"
+    poll_seconds: float = 15.0
+
+    @property
+    def archive_uri(self) -> str:
+        from authpulse_dagster.aws_emr.layout import ARCHIVE_NAME
+
+        return f"{self.artifacts_uri}/{ARCHIVE_NAME}"
+
+    @property
+    def launcher_uri(self) -> str:
+        from authpulse_dagster.aws_emr.layout import LAUNCHER_NAME
+
+        return f"{self.artifacts_uri}/{LAUNCHER_NAME}"
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Every AWS resource AuthPulse uses, from the environment (AUTHPULSE_ENV=aws)."""
+
+    region: str
+    warehouse_uri: str  # s3://bucket/prefix of the Iceberg warehouse
+    raw_uri: str  # s3://bucket/prefix of the raw zone (landed files)
+    glue_database: str
+    stream_name: str
+    alert_topic_arn: str
+    metrics_namespace: str
+    pipes_bucket: str  # bucket for Dagster Pipes context and messages
+    emr: EmrSettings
+    athena_workgroup: str
+    athena_output: str  # s3://bucket/prefix for Athena results
+    stream_checkpoint_uri: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "AwsSettings":
+        r = _Reader(environ)
+        region = (environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "").strip()
+        if not region:
+            r._fail("AWS_REGION", "AWS_REGION is not set; AUTHPULSE_ENV=aws needs it (the region of the AuthPulse stack, e.g. eu-west-1)")
+        elif not _REGION.match(region):
+            r._fail("AWS_REGION", f"AWS_REGION={region!r} is not a region name, e.g. eu-west-1")
+        warehouse = r.s3_uri("AUTHPULSE_WAREHOUSE_URI", "the S3 prefix of the Iceberg warehouse")
+        raw = r.s3_uri("AUTHPULSE_RAW_URI", "the S3 prefix of the raw zone")
+        glue_db = r.optional("AUTHPULSE_GLUE_DATABASE", "authpulse", "a Glue database name (lower case, digits, _)", _GLUE_NAME, "authpulse")
+        from authpulse_dagster.lakehouse.schemas import NAMESPACE
+
+        if glue_db and glue_db != NAMESPACE and not any(n == "AUTHPULSE_GLUE_DATABASE" for n, _ in r.problems):
+            r._fail("AUTHPULSE_GLUE_DATABASE", f"AUTHPULSE_GLUE_DATABASE={glue_db!r} is not supported: the tables live in the Glue database {NAMESPACE!r}; unset it")
+        stream = r.required("AUTHPULSE_STREAM", "the Kinesis stream name", _STREAM, "authpulse-events")
+        topic = r.required("AUTHPULSE_ALERT_TOPIC_ARN", "the SNS alert topic ARN", _TOPIC_ARN, "arn:aws:sns:eu-west-1:123456789012:authpulse-alerts")
+        namespace = r.optional("AUTHPULSE_METRICS_NAMESPACE", "AuthPulse", "a CloudWatch namespace", re.compile(r"^[^:]{1,255}$"))
+        pipes_bucket = (environ.get("AUTHPULSE_PIPES_BUCKET") or "").strip()
+        if pipes_bucket.startswith("s3://"):
+            r._fail("AUTHPULSE_PIPES_BUCKET", f"AUTHPULSE_PIPES_BUCKET={pipes_bucket!r} must be a bucket name, not a URI (drop s3://)")
+        else:
+            pipes_bucket = r.required("AUTHPULSE_PIPES_BUCKET", "the S3 bucket for Dagster Pipes messages", _BUCKET, "authpulse-pipes-123456789012")
+        emr = _emr_from(r, pipes_bucket)
+        workgroup = r.required("AUTHPULSE_ATHENA_WORKGROUP", "the Athena workgroup", _WORKGROUP, "authpulse")
+        athena_output = r.s3_uri("AUTHPULSE_ATHENA_OUTPUT", "the S3 prefix for Athena query results")
+        checkpoint = r.s3_uri(
+            "AUTHPULSE_STREAM_CHECKPOINT_URI", "the S3 prefix of the streaming checkpoint", required=False,
+            default=f"{warehouse}/_checkpoints/stream" if warehouse else "",
+        )
+        r.raise_if_any()
+        return cls(
+            region=region, warehouse_uri=warehouse, raw_uri=raw, glue_database=glue_db, stream_name=stream,
+            alert_topic_arn=topic, metrics_namespace=namespace, pipes_bucket=pipes_bucket, emr=emr,
+            athena_workgroup=workgroup, athena_output=athena_output, stream_checkpoint_uri=checkpoint,
+        )
+
+
+def _emr_from(r: _Reader, pipes_bucket: str) -> EmrSettings:
+    artifacts = r.s3_uri("AUTHPULSE_EMR_ARTIFACTS_URI", "the S3 prefix where `make emr-package` output is uploaded")
+    cluster_id = r.optional("AUTHPULSE_EMR_CLUSTER_ID", "", "an EMR cluster id", _CLUSTER_ID, "j-2AXXXXXXGAPLF") or None
+    transient = r.flag("AUTHPULSE_EMR_TRANSIENT")
+    if not cluster_id and not transient and not any(n in ("AUTHPULSE_EMR_CLUSTER_ID", "AUTHPULSE_EMR_TRANSIENT") for n, _ in r.problems):
+        r._fail(
+            "AUTHPULSE_EMR_CLUSTER_ID",
+            "AUTHPULSE_EMR_CLUSTER_ID is not set; AUTHPULSE_ENV=aws needs it (the EMR cluster for Spark steps), "
+            "or AUTHPULSE_EMR_TRANSIENT=1 to start a cluster per step",
+        )
+    service_role = instance_profile = subnet = ""
+    if transient:
+        service_role = r.required("AUTHPULSE_EMR_SERVICE_ROLE", "the EMR service role for transient clusters", re.compile(r"^[\w+=,.@/:-]{1,2048}$"), "EMR_DefaultRole_V2")
+        instance_profile = r.required("AUTHPULSE_EMR_INSTANCE_PROFILE", "the EC2 instance profile for transient clusters", re.compile(r"^[\w+=,.@/:-]{1,2048}$"), "EMR_EC2_DefaultRole")
+        subnet = r.optional("AUTHPULSE_EMR_SUBNET_ID", "", "a subnet id", re.compile(r"^subnet-[0-9a-f]{8,17}$"), "subnet-0123456789abcdef0")
+    default_logs = f"s3://{pipes_bucket}/emr-logs" if pipes_bucket else ""
+    return EmrSettings(
+        artifacts_uri=artifacts,
+        cluster_id=cluster_id,
+        transient=transient,
+        release_label=r.optional("AUTHPULSE_EMR_RELEASE_LABEL", DEFAULT_EMR_RELEASE, "an EMR release label", re.compile(r"^emr-[a-z0-9.-]+$"), DEFAULT_EMR_RELEASE),
+        instance_type=r.optional("AUTHPULSE_EMR_INSTANCE_TYPE", "m6i.xlarge", "an EC2 instance type", re.compile(r"^[a-z0-9-]+\.[a-z0-9]+$"), "m6i.xlarge"),
+        instance_count=r.integer("AUTHPULSE_EMR_INSTANCE_COUNT", 3, minimum=1),
+        service_role=service_role,
+        instance_profile=instance_profile,
+        subnet_id=subnet,
+        log_uri=r.s3_uri("AUTHPULSE_EMR_LOG_URI", "the S3 prefix for EMR logs", required=False, default=default_logs),
+        python=r.optional("AUTHPULSE_EMR_PYTHON", "python3.11", "the Python 3.11 interpreter on the cluster nodes", re.compile(r"^[\w./-]+$")),
+        poll_seconds=float(r.integer("AUTHPULSE_EMR_POLL_SECONDS", 15, minimum=1)),
+    )

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.spark",
     "tests.fixtures.lakehouse",
     "tests.fixtures.fault_proxy",
+    "tests.fixtures.browser",
 ]

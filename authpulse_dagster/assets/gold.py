@@ -7,7 +7,7 @@ from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, HOST_POPULARITY, US
 from authpulse_dagster.resources.step_runner import LocalStepRunner
 
 
-def _gold_asset(table: TableDef, step: str, deps: list, partitions_def: dg.PartitionsDefinition):
+def gold_asset(table: TableDef, step: str, deps: list, partitions_def: dg.PartitionsDefinition):
     @dg.asset(
         name=table.name,
         group_name="gold",
@@ -30,7 +30,7 @@ def build_gold_assets(partitions_def: dg.PartitionsDefinition) -> list:
     # `allow_nonexistent_upstream_partitions`, and missing history days simply
     # mean "nothing seen before", which is the truth for the first days.
     return [
-        _gold_asset(USER_HOST_DAILY, "user_host_daily", [AUTH_EVENTS.name], partitions_def),
-        _gold_asset(USER_BEHAVIOR, "user_behavior", [AUTH_EVENTS.name, USER_HOST_DAILY.name], partitions_def),
-        _gold_asset(HOST_POPULARITY, "host_popularity", [USER_HOST_DAILY.name], partitions_def),
+        gold_asset(USER_HOST_DAILY, "user_host_daily", [AUTH_EVENTS.name], partitions_def),
+        gold_asset(USER_BEHAVIOR, "user_behavior", [AUTH_EVENTS.name, USER_HOST_DAILY.name], partitions_def),
+        gold_asset(HOST_POPULARITY, "host_popularity", [USER_HOST_DAILY.name], partitions_def),
     ]

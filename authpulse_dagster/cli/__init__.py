@@ -28,6 +28,14 @@ def _register() -> None:
     cli.add_command(replay.replay)
     cli.add_command(stream.stream)
 
+    from authpulse_dagster.cli import evaluate as evaluate_cli
+
+    cli.add_command(evaluate_cli.evaluate)
+
+    from authpulse_dagster.cli import query as query_cli
+
+    cli.add_command(query_cli.query)
+
 
 def main(argv: list[str] | None = None) -> None:
     _register()

@@ -1,4 +1,4 @@
-"""Synthetic LANL-2014-format authentication logs (``time,U<n>,C<n>``).
+"""Synthetic LANL authentication logs, 2014 (``time,U<n>,C<n>``) or 2015 format.
 
 The real LANL files are large and not redistributable with the project, so
 tests, demos and benchmarks use this generator. It aims for the structure the
@@ -16,6 +16,15 @@ Everything is drawn from ``np.random.default_rng(seed)`` in a fixed order and
 the gzip header carries no timestamp, so the same arguments give the same bytes.
 Work is vectorised per day (numpy sampling, Arrow string formatting), which
 keeps ~10 M events to seconds.
+
+LANL 2015 output (``fmt="lanl2015"``) is the same (time, user, computer)
+events plus details drawn from a second stream (``[seed, 2]``), so the 2014
+bytes never change: an ordinary user authenticates from their workstation to
+the computer of the event (src == dst, Interactive, for their own
+workstation), a service account from one of its first few hosts, and about
+1 % of lines are benign failures (a mistyped password retried within seconds,
+occasionally given up). Labelled attacks (:mod:`authpulse_dagster.lanl.scenarios`)
+are injected into the day's arrays before formatting, from their own stream.
 """
 
 from __future__ import annotations
@@ -24,9 +33,9 @@ import gzip
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +43,24 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from authpulse_dagster.errors import ConfigError
+from authpulse_dagster.lanl.day_events import (
+    AUTH_TYPES,
+    BATCH,
+    DOMAIN,
+    INTERACTIVE,
+    KERBEROS,
+    LOGON_TYPES,
+    NEGOTIATE,
+    NETWORK,
+    NTLM,
+    ORIENTATION,
+    SERVICE,
+    UNLOCK,
+    DayEvents,
+)
+from authpulse_dagster.lanl.formats import LANL2014, LANL2015, validate_format
+from authpulse_dagster.lanl.labels import default_labels_path, write_labels
+from authpulse_dagster.lanl.scenarios import Injector, PopulationView, Scenario
 
 SECONDS_PER_DAY = 86_400
 SERVICE_FRACTION = 0.01
@@ -46,6 +73,12 @@ RATE_SIGMA = 1.1  # lognormal spread of per-user daily rates
 ZIPF_EXPONENT = 1.1
 PROGRESS_MIN_EVENTS = 1_000_000
 FORMAT_CHUNK = 1 << 21  # events rendered per Arrow call (keeps int32 offsets safe)
+# LANL 2015 details.
+SERVICE_HOME_HOSTS = 3  # a service account authenticates from one of its first few hosts
+RETRY_RATE = 0.008  # share of events preceded by failed attempts (a mistyped password)
+GIVE_UP_SHARE = 0.15  # ...of which the final attempt fails too
+NTLM_SHARE = 0.15  # remote logons of people that fall back to NTLM
+UNLOCK_SHARE = 0.2  # workstation logons that are screen unlocks
 
 # Relative activity per hour of day for people (working hours peak, lunch dip).
 _WEEKDAY_HOURS = np.array(
@@ -70,6 +103,11 @@ class GenerateStats:
     path: Path
     seconds: float
     corrupt_lines: int = 0
+    format: str = LANL2014
+    attack_events: int = 0  # injected malicious events (all labelled)
+    attacked_users: int = 0
+    labels_path: Path | None = None
+    sidecar_path: Path | None = None
 
 
 @dataclass
@@ -201,6 +239,94 @@ def _day_events(rng: np.random.Generator, pop: _Population, day: int) -> tuple[n
     return second[order] + day * SECONDS_PER_DAY, user[order], computer[order]
 
 
+def _view(pop: _Population) -> PopulationView:
+    """What the attack scenarios may see of the population."""
+    computers = len(pop.popularity_cum)
+    popularity = np.diff(np.concatenate([[0.0], pop.popularity_cum]))
+    # Slot k of a user's usual computers is reachable if the cumulative weight before it is below 1.
+    reachable = np.ones(pop.usual.shape, dtype=bool)
+    reachable[:, 1:] = pop.usual_cum[:, :-1] < 1.0
+    reachable[pop.is_service] = False
+    habitual = np.bincount(pop.usual[reachable], minlength=computers)
+    habitual += np.bincount(pop.svc_hosts, minlength=computers)
+    return PopulationView(
+        is_service=pop.is_service, rates=pop.rates, usual=pop.usual, popularity=popularity, habitual_users=habitual
+    )
+
+
+def _details_2015(rng: np.random.Generator, pop: _Population, t: np.ndarray, u: np.ndarray, c: np.ndarray) -> DayEvents:
+    """Source computer, auth/logon type and success for a day's events, plus benign failed retries.
+
+    Drawn from its own stream, after the (time, user, computer) events, so
+    2014 output is unaffected. Returns the day sorted by time, each retry's
+    failures just before the attempt that follows them.
+    """
+    n = len(t)
+    service = pop.is_service[u]
+    src = pop.usual[u, 0].copy()
+    s_idx = np.flatnonzero(service)
+    su = u[s_idx]
+    home = np.minimum(pop.svc_size[su], SERVICE_HOME_HOSTS)
+    src[s_idx] = pop.svc_hosts[pop.svc_start[su] + (rng.random(len(s_idx)) * home).astype(np.int64)]
+    local = src == c
+    auth = np.where(local, KERBEROS, np.where(rng.random(n) < NTLM_SHARE, NTLM, KERBEROS)).astype(np.uint8)
+    logon = np.where(local, np.where(rng.random(n) < UNLOCK_SHARE, UNLOCK, INTERACTIVE), NETWORK).astype(np.uint8)
+    auth[s_idx] = np.where(local[s_idx], NEGOTIATE, KERBEROS)
+    logon[s_idx] = np.where(local[s_idx], np.where(rng.random(len(s_idx)) < 0.5, SERVICE, BATCH), NETWORK)
+    success = np.ones(n, dtype=bool)
+    day = DayEvents(time=t, user=u, dst=c, src=src, auth=auth, logon=logon, success=success)
+
+    retried = np.flatnonzero(rng.random(n) < RETRY_RATE)
+    if not len(retried):
+        return day
+    success[retried[rng.random(len(retried)) < GIVE_UP_SHARE]] = False
+    attempts = np.where(rng.random(len(retried)) < 0.8, 1, rng.integers(2, 4, size=len(retried)))
+    fail_idx = np.repeat(retried, attempts)
+    failed = day.take(fail_idx)
+    day_start = (t[fail_idx] // SECONDS_PER_DAY) * SECONDS_PER_DAY
+    failed.time = np.maximum(t[fail_idx] - rng.integers(1, 31, size=len(fail_idx)), day_start)
+    failed.success = np.zeros(len(fail_idx), dtype=bool)
+    merged = DayEvents.concat([day, failed])
+    # Failures sort before an event in the same second; otherwise generation order.
+    key = merged.time * 2 + np.concatenate([np.ones(n, dtype=np.int64), np.zeros(len(fail_idx), dtype=np.int64)])
+    return merged.take(np.argsort(key, kind="stable"))
+
+
+class _Labels2015:
+    """Arrow label arrays for rendering 2015 lines."""
+
+    def __init__(self, users: int, computers: int):
+        self.user = pa.array([f"U{i}@{DOMAIN}" for i in range(1, users + 1)], pa.string())
+        self.computer = pa.array([f"C{i}" for i in range(1, computers + 1)], pa.string())
+        self.auth = pa.array(AUTH_TYPES, pa.string())
+        self.logon = pa.array(LOGON_TYPES, pa.string())
+        # The newline rides on the last field so each line is one join.
+        self.success = pa.array(["Fail\n", "Success\n"], pa.string())
+
+
+def _format_2015(ev: DayEvents, labels: _Labels2015) -> pa.Buffer:
+    """Render ``time,U@DOM1,U@DOM1,Csrc,Cdst,auth,logon,LogOn,Success|Fail\\n`` lines."""
+    user = pc.take(labels.user, pa.array(ev.user))
+    lines = pc.binary_join_element_wise(
+        pc.cast(pa.array(ev.time), pa.string()),
+        user,
+        user,
+        pc.take(labels.computer, pa.array(ev.src)),
+        pc.take(labels.computer, pa.array(ev.dst)),
+        pc.take(labels.auth, pa.array(ev.auth)),
+        pc.take(labels.logon, pa.array(ev.logon)),
+        ORIENTATION,
+        pc.take(labels.success, pa.array(ev.success.astype(np.int8))),
+        ",",
+    )
+    return _buffer(lines)
+
+
+def _buffer(lines: pa.Array) -> pa.Buffer:
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=lines.offset * 4)
+    return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+
+
 def _format(times: np.ndarray, users: np.ndarray, computers: np.ndarray, user_labels: pa.Array, computer_labels: pa.Array) -> pa.Buffer:
     """Render ``time,U<n>,C<n>\\n`` lines with Arrow kernels; return the bytes."""
     lines = pc.binary_join_element_wise(
@@ -209,8 +335,7 @@ def _format(times: np.ndarray, users: np.ndarray, computers: np.ndarray, user_la
         pc.take(computer_labels, pa.array(computers)),
         ",",
     )
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1, offset=lines.offset * 4)
-    return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])]
+    return _buffer(lines)
 
 
 def _corrupt_lines(rng: np.random.Generator, n: int, near_time: int) -> bytes:
@@ -244,13 +369,23 @@ def generate(
     events_per_user_day: float = 100.0,
     progress: bool = True,
     corrupt_rate: float = 0.0,
+    fmt: str = LANL2014,
+    attacks: Sequence[Scenario] | None = None,
+    labels: Path | None = None,
 ) -> GenerateStats:
-    """Write a synthetic LANL 2014 file (gzip if ``out`` ends with ``.gz``).
+    """Write a synthetic LANL 2014 or 2015 file (gzip if ``out`` ends with ``.gz``).
 
     ``corrupt_rate`` mixes in that share of damaged lines (truncated, blank,
     binary garbage...), drawn from their own random stream so the valid events
     are the same with or without them.
+
+    ``attacks`` (see :class:`authpulse_dagster.lanl.scenarios.Difficulty`)
+    injects labelled attack scenarios; their events are written as
+    ``redteam.txt`` lines to ``labels`` (default: ``<out stem>.redteam.txt``
+    next to ``out``) with a ``.scenarios.json`` sidecar. Benign events are the
+    same with or without attacks, except those a dormant-account scenario removes.
     """
+    fmt = validate_format(fmt)
     if not (0.0 <= corrupt_rate < 1.0):
         raise ConfigError(f"corrupt_rate must be in [0, 1), got {corrupt_rate!r}")
     users = _check_int("users", users, 1)
@@ -266,13 +401,22 @@ def generate(
     out = Path(out)
     if out.is_dir():
         raise ConfigError(f"output path is a directory, give a file name: {out}")
+    attacks = list(attacks or [])
+    if labels is not None and not attacks:
+        raise ConfigError("a labels file needs attacks to label; give attack scenarios too")
+    for scenario in attacks:
+        if fmt not in scenario.formats:
+            raise ConfigError(f"attack scenario {scenario.name} needs format {' or '.join(scenario.formats)}, not {fmt}")
+    labels_path = (Path(labels) if labels is not None else default_labels_path(out)) if attacks else None
+    if labels_path is not None and labels_path.resolve() == out.resolve():
+        raise ConfigError(f"the labels file must not be the output file: {labels_path}")
 
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     pop = _population(rng, users, computers, rate)
-    user_labels = pa.array([f"U{i}" for i in range(1, users + 1)], pa.string())
-    # The newline rides on the computer label so each line is one join.
-    computer_labels = pa.array([f"C{i}\n" for i in range(1, computers + 1)], pa.string())
+    injector = Injector(attacks, _view(pop), days, seed) if attacks else None
+    details = np.random.default_rng([seed, 2])
+    render = _renderer(fmt, users, computers)
 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -286,33 +430,70 @@ def generate(
         with _open_out(tmp, compress=out.name.endswith(".gz")) as fh:
             for day in tqdm(range(days), desc="generate", unit="day", disable=not show):
                 t, u, c = _day_events(rng, pop, day)
-                for i in range(0, len(t), FORMAT_CHUNK):  # bounded Arrow string sizes
-                    j = i + FORMAT_CHUNK
-                    size = len(t[i:j])
-                    n = int(noise.binomial(size, corrupt_rate)) if corrupt_rate and size else 0
-                    # Damaged lines land at random places, each timed like the line before it.
-                    cuts = np.sort(noise.integers(1, size + 1, n)) if n else np.array([], dtype=np.int64)
-                    start = i
-                    for cut in cuts.tolist():
-                        stop = i + cut
-                        if stop > start:
-                            fh.write(_format(t[start:stop], u[start:stop], c[start:stop], user_labels, computer_labels))
-                        fh.write(_corrupt_lines(noise, 1, int(t[stop - 1])))
-                        start = stop
-                    if i + size > start:
-                        fh.write(_format(t[start : i + size], u[start : i + size], c[start : i + size], user_labels, computer_labels))
-                    corrupt += n
-                events += len(t)
+                ev = _details_2015(details, pop, t, u, c) if fmt == LANL2015 else DayEvents.basic(t, u, c)
+                if injector is not None:
+                    ev = injector.inject(day, ev)
+                corrupt += _write_day(fh, ev, render, noise, corrupt_rate)
+                events += len(ev)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return GenerateStats(
+
+    stats = GenerateStats(
         events=events,
         users=users,
         computers=computers,
         days=days,
         path=out,
-        seconds=time.perf_counter() - started,
+        seconds=0.0,
         corrupt_lines=corrupt,
+        format=fmt,
     )
+    if injector is not None and labels_path is not None:
+        run: dict[str, Any] = dict(
+            data=out.name, format=fmt, users=users, computers=computers, days=days, seed=seed,
+            events_per_user_day=rate, corrupt_rate=corrupt_rate,
+        )  # fmt: skip
+        n_labels, side = write_labels(labels_path, injector.injected, fmt, run)
+        stats = replace(
+            stats,
+            attack_events=n_labels,
+            attacked_users=len({x.attack.user for x in injector.injected}),
+            labels_path=labels_path,
+            sidecar_path=side,
+        )
+    return replace(stats, seconds=time.perf_counter() - started)
+
+
+def _renderer(fmt: str, users: int, computers: int) -> Callable[[DayEvents], pa.Buffer]:
+    """A function turning a slice of events into the bytes of its lines."""
+    if fmt == LANL2015:
+        labels = _Labels2015(users, computers)
+        return lambda ev: _format_2015(ev, labels)
+    user_labels = pa.array([f"U{i}" for i in range(1, users + 1)], pa.string())
+    # The newline rides on the computer label so each line is one join.
+    computer_labels = pa.array([f"C{i}\n" for i in range(1, computers + 1)], pa.string())
+    return lambda ev: _format(ev.time, ev.user, ev.dst, user_labels, computer_labels)
+
+
+def _write_day(fh: BinaryIO, ev: DayEvents, render: Callable[[DayEvents], pa.Buffer], noise: np.random.Generator, corrupt_rate: float) -> int:
+    """Write one day's lines, with damaged ones mixed in; returns how many damaged lines."""
+    corrupt = 0
+    t = ev.time
+    for i in range(0, len(t), FORMAT_CHUNK):  # bounded Arrow string sizes
+        size = min(FORMAT_CHUNK, len(t) - i)
+        n = int(noise.binomial(size, corrupt_rate)) if corrupt_rate and size else 0
+        # Damaged lines land at random places, each timed like the line before it.
+        cuts = np.sort(noise.integers(1, size + 1, n)) if n else np.array([], dtype=np.int64)
+        start = i
+        for cut in cuts.tolist():
+            stop = i + cut
+            if stop > start:
+                fh.write(render(ev.take(slice(start, stop))))
+            fh.write(_corrupt_lines(noise, 1, int(t[stop - 1])))
+            start = stop
+        if i + size > start:
+            fh.write(render(ev.take(slice(start, i + size))))
+        corrupt += n
+    return corrupt

@@ -49,7 +49,9 @@ from authpulse_dagster.live.sink import ALREADY, append_once, summary_before
 from authpulse_dagster.live.stream_transforms import bronze_from_kinesis, late_rows, split_late, watermark_from
 from authpulse_dagster.resources.streaming import STATUS_FILE
 from authpulse_dagster.settings import Settings
+from authpulse_dagster.risk import publish
 from authpulse_dagster.steps import gold as gold_steps
+from authpulse_dagster.steps import risk as risk_steps
 from authpulse_dagster.steps.context import StepContext
 from authpulse_dagster.transforms.silver import deduplicate, parse, quarantine_rows, valid_events
 from authpulse_dagster.transforms.validation import ParseOptions
@@ -71,6 +73,8 @@ class BatchReport:
     processing_lag_ms: int | None
     skipped_tables: list[str]
     finished_at: str
+    alerts_sent: int = 0
+    alert_error: str | None = None  # delivery failed; the next batch for the day (or the daily run) retries
 
 
 def stream_id_for(stream: str, checkpoint: str) -> str:
@@ -156,11 +160,17 @@ class BatchProcessor:
         state_props = {SHARD_MAX_EVENT_TS: json.dumps({k: v.isoformat() for k, v in shard_max.items()})}
         append(AUTH_EVENTS.name, silver, state_props if shard_max else None)
 
+        alerts_sent, alert_error = 0, None
         if days:
             # Gold for the touched days, recomputed from silver by the batch path's own steps.
             ctx = StepContext(self.settings, days, run_id=f"stream:{self.stream_id}:{batch_id}", open_catalog=self.catalog)
             for step in (gold_steps.run_user_host_daily, gold_steps.run_user_behavior, gold_steps.run_host_popularity):
                 step(ctx)
+            # Risk for the same days with the batch code: near-real-time alerts, same scores.
+            for step in risk_steps.SCORING_CHAIN:
+                step(ctx)
+            risk_steps.write_alerts(ctx)
+            alerts_sent, alert_error = self._deliver(days, batch_id)
 
         newest = stats["newest_arrival"]
         lag_ms = int((datetime.now(timezone.utc) - newest.replace(tzinfo=timezone.utc)).total_seconds() * 1000) if newest else None
@@ -178,7 +188,17 @@ class BatchProcessor:
             processing_lag_ms=lag_ms,
             skipped_tables=skipped,
             finished_at=datetime.now(timezone.utc).isoformat(),
+            alerts_sent=alerts_sent,
+            alert_error=alert_error,
         )
+
+    def _deliver(self, days: list, batch_id: int) -> tuple[int, str | None]:
+        """Send the days' new alerts; a failure is logged and reported, never raised."""
+        try:
+            return publish.deliver(self.settings, self.catalog, days, "stream").sent, None
+        except Exception as exc:  # SNS down or throttled: the alerts are in the table, delivery retries later
+            log.warning("batch %s: alerts not delivered yet: %s", batch_id, exc)
+            return 0, f"{type(exc).__name__}: {exc}"
 
 
 def status_path(settings: Settings) -> Path:

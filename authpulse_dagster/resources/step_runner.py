@@ -12,8 +12,10 @@ ran. The steps themselves know nothing of Dagster.
   backfill of many days, starts Spark once.
 - ``pipes``: the step runs as ``python -m authpulse_dagster.steps`` in a
   subprocess launched through Dagster Pipes, and reports back over Pipes:
-  exactly what the AWS runner will do with an EMR step (not built yet, see
-  README), so this mode keeps that path honest locally.
+  exactly what the AWS runner (``authpulse_dagster.aws_emr.step_runner.EmrStepRunner``)
+  does with an EMR step, so this mode keeps that path honest locally.
+
+Both build the entry point's arguments with :func:`step_command_args`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ from authpulse_dagster.settings import Settings
 from authpulse_dagster.steps.context import StepContext
 
 StepOutput = Union[dg.MaterializeResult, dg.AssetCheckResult]
+
+# The step entry point every out-of-process runner launches (steps/__main__.py).
+STEP_MODULE = "authpulse_dagster.steps"
+
+
+def step_command_args(step: str, days, run_id: str) -> list[str]:
+    """Arguments of ``python -m authpulse_dagster.steps`` for a step over ``days`` (sorted)."""
+    return [step, "--start", days[0].isoformat(), "--end", days[-1].isoformat(), "--run-id", run_id]
 
 
 class StepRunner(Protocol):
@@ -63,8 +73,5 @@ class LocalStepRunner(dg.ConfigurableResource):
 
     def _run_pipes(self, context: dg.AssetExecutionContext, step: str, days) -> Iterator[StepOutput]:
         env = {**os.environ, "AUTHPULSE_HOME": str(self.settings().home), "PYSPARK_PYTHON": sys.executable}
-        command = [
-            sys.executable, "-m", "authpulse_dagster.steps", step,
-            "--start", days[0].isoformat(), "--end", days[-1].isoformat(), "--run-id", context.run.run_id,
-        ]
+        command = [sys.executable, "-m", STEP_MODULE, *step_command_args(step, days, context.run.run_id)]
         yield from dg.PipesSubprocessClient().run(context=context, command=command, env=env).get_results()

@@ -4,8 +4,9 @@ A Dagster run is no place for a process that never ends, so the job runs
 beside Dagster: locally as a detached process (``python -m
 authpulse_dagster.live.stream_job``) with its pid, log and status file under
 the data home; in AWS as a long-running EMR step behind the same interface
-(not built yet, see README). Dagster jobs and the CLI call ``start``,
-``stop`` and ``status``.
+(``authpulse_dagster.aws_emr.streaming.EmrStreamingJobResource``, a subclass).
+Dagster jobs and the CLI call ``start``, ``stop`` and ``status``; build the one
+for the environment with :func:`streaming_resource`.
 """
 
 from __future__ import annotations
@@ -118,3 +119,13 @@ class StreamingJobResource(dg.ConfigurableResource):
             log=str(s.logs_dir / LOG_FILE),
             detail=detail,
         )
+
+
+def streaming_resource(settings: Settings | None = None, **config: Any) -> StreamingJobResource:
+    """The streaming resource for the environment: a local process, or a long-running EMR step."""
+    settings = settings or Settings.from_env()
+    if settings.env == "aws":
+        from authpulse_dagster.aws_emr.streaming import EmrStreamingJobResource
+
+        return EmrStreamingJobResource(**config)
+    return StreamingJobResource(**config)

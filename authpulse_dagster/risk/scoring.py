@@ -96,17 +96,18 @@ def user_risk_daily(days: DataFrame, earlier_day_scores: DataFrame, config: Risk
             days.select("event_date").distinct(), "event_date", "left_anti"
         )
     )
-    pool = pool.withColumnRenamed("event_date", "d").withColumnRenamed("day_score", "s")
+    # Named apart: both sides descend from ``days``, and Spark would read user_id == user_id as always true.
+    pool = pool.select(F.col("user_id").alias("p_user"), F.col("event_date").alias("d"), F.col("day_score").alias("s"))
     target = days.select("user_id", "event_date")
     decayed = (
         target.join(
             pool,
-            (target.user_id == pool.user_id)
-            & (pool.d <= target.event_date)
-            & (pool.d > F.date_sub(target.event_date, window)),
+            (F.col("user_id") == F.col("p_user"))
+            & (F.col("d") <= F.col("event_date"))
+            & (F.col("d") > F.date_sub(F.col("event_date"), window)),
         )
-        .groupBy(target.user_id, target.event_date)
-        .agg(F.sum(F.col("s") * F.pow(F.lit(config.decay), F.datediff(target.event_date, F.col("d")))).alias("decayed"))
+        .groupBy("user_id", "event_date")
+        .agg(F.sum(F.col("s") * F.pow(F.lit(config.decay), F.datediff(F.col("event_date"), F.col("d")))).alias("decayed"))
     )
     return days.join(decayed, ["user_id", "event_date"], "left").select(
         "user_id",

@@ -8,6 +8,7 @@ The streaming job runs the same steps for the days a micro-batch touched.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -22,7 +23,7 @@ from authpulse_dagster.lakehouse.schemas import (
     USER_ROUTE_DAILY,
 )
 from authpulse_dagster.lakehouse.spark_io import write_days
-from authpulse_dagster.lakehouse.tables import ensure_table
+from authpulse_dagster.lakehouse.tables import days_filter, ensure_table
 from authpulse_dagster.risk import publish, scoring
 from authpulse_dagster.risk.config import RiskConfig
 from authpulse_dagster.risk.inputs import RiskInputs
@@ -85,23 +86,26 @@ def run_user_risk_daily(ctx: StepContext) -> StepResult:
     return _result(ctx, USER_RISK_DAILY, written, started, model_version=config.model_version)
 
 
-def run_alerts(ctx: StepContext) -> StepResult:
-    started = time.monotonic()
+def write_alerts(ctx: StepContext) -> tuple[dict, dict]:
+    """Rebuild the alerts of ``ctx.days``; return what was written and the count per severity."""
     config = _config(ctx)
     first, last = ctx.days[0], ctx.days[-1]
-    now = datetime.now(timezone.utc)
     rows = scoring.alerts(
         _read_days(ctx, USER_RISK_DAILY, first, last),
         _read_days(ctx, RISK_SCORES, first, last),
         _read_days(ctx, ALERTS, first, last),
         config,
-        now,
+        datetime.now(timezone.utc),
     )
     written = _write(ctx, ALERTS, rows)
-    by_severity = {
-        r["severity"]: r["count"]
-        for r in _read_days(ctx, ALERTS, first, last).groupBy("severity").count().collect()
-    }
+    table = ctx.catalog.load_table(ALERTS.identifier)
+    severities = table.scan(row_filter=days_filter(ctx.days), selected_fields=("severity",)).to_arrow()["severity"]
+    return written, dict(Counter(severities.to_pylist()))
+
+
+def run_alerts(ctx: StepContext) -> StepResult:
+    started = time.monotonic()
+    written, by_severity = write_alerts(ctx)
     path = "stream" if ctx.run_id.startswith("stream:") else "batch"
     delivery = publish.deliver(ctx.settings, ctx.catalog, ctx.days, path)
     return _result(
@@ -123,6 +127,7 @@ RISK_STEPS = {
     "alerts": run_alerts,
 }
 
-# Order matters: each reads what the previous wrote (the streaming job runs them in this order).
-RISK_CHAIN = [run_user_route_daily, run_risk_scores, run_user_risk_daily, run_alerts]
+# Order matters: each reads what the previous wrote. The streaming job runs these, then
+# write_alerts and delivery separately (a delivery failure must not stop the stream).
+SCORING_CHAIN = [run_user_route_daily, run_risk_scores, run_user_risk_daily]
 

@@ -39,7 +39,7 @@ def spike_hits(inputs: RiskInputs, current: Column, params: SpikeParams, window:
     )
     valued = inputs.events.select("event_id", "user_id", "event_date", current.alias("x"))
     return (
-        valued.join(baseline, (valued.user_id == baseline.user_id) & (valued.event_date == baseline.day))
+        valued.join(baseline.withColumnRenamed("day", "event_date"), ["user_id", "event_date"])
         .where(F.col("x") >= F.col("threshold"))
         .select("event_id")
     )

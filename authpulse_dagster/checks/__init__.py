@@ -1,0 +1,1 @@
+"""Asset checks beyond those the assets carry themselves (silver's live in ``assets/silver.py``)."""
