@@ -8,7 +8,7 @@ export AUTHPULSE_HOME ?= $(CURDIR)/.authpulse
 export DAGSTER_HOME ?= $(AUTHPULSE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo dev test test-fast bench local-up local-down check-java clean
+.PHONY: install demo dev test test-fast bench evaluate local-up local-down check-java emr-package cdk-synth clean
 
 install: $(STAMP)
 
@@ -47,6 +47,19 @@ test-fast: install
 bench: install
 	PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python $(BIN)/python bench/batch_pipeline.py --events 1000000
 
+# Risk-engine evaluation: 1,000 users x 14 days of generated LANL 2015 data with labelled attacks.
+evaluate: install
+	PYSPARK_PYTHON=$(CURDIR)/$(BIN)/python $(BIN)/python bench/evaluate_risk.py
+
+# The project + its Python deps for EMR (spark.archives) and the step launcher, in dist/.
+# EMR_PACKAGE_ARGS: e.g. --platform manylinux_2_34_aarch64 (Graviton), --upload (to $$AUTHPULSE_EMR_ARTIFACTS_URI)
+emr-package: install
+	$(BIN)/python -m authpulse_dagster.aws_emr.package --out dist $(EMR_PACKAGE_ARGS)
+
+# Synthesize the CDK app offline into infra/cdk.out (deploying needs the CDK CLI: docs/deploy-aws.md).
+cdk-synth: install
+	cd infra && ../$(BIN)/python app.py
+
 local-up: install
 	$(BIN)/authpulse local up
 
@@ -55,4 +68,4 @@ local-down: install
 
 clean:
 	-$(BIN)/authpulse local down
-	rm -rf $(AUTHPULSE_HOME)
+	rm -rf $(AUTHPULSE_HOME) dist infra/cdk.out

@@ -8,6 +8,7 @@ the summary describes this input only.
 
 from __future__ import annotations
 
+import collections
 import gzip
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from authpulse_dagster import local_stack
 from authpulse_dagster.aws import apply_local_environment
 from authpulse_dagster.errors import AuthPulseError, InputError
 from authpulse_dagster.lakehouse.catalog import load_catalog
-from authpulse_dagster.lakehouse.schemas import QUARANTINE, TABLES, USER_BEHAVIOR
+from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS, QUARANTINE, TABLES, USER_BEHAVIOR, USER_RISK_DAILY
 from authpulse_dagster.lakehouse.tables import count_rows, days_filter, ensure_table
 from authpulse_dagster.lanl.formats import validate_format
 from authpulse_dagster.lanl.generator import generate
@@ -35,13 +36,17 @@ DEMO_PREFIX = "demo-"
 
 @dataclass
 class GenerateOptions:
-    users: int = 1000
-    computers: int = 2000
-    days: int = 3
+    # Twelve days: the rules need a week of history before they judge anyone,
+    # and the slowest scenario (slow_spread) runs five days from day 7.
+    users: int = 300
+    computers: int = 600
+    days: int = 12
     seed: int = 7
     events_per_user_day: float = 100.0
     # A few damaged lines, so the demo shows the quarantine at work.
     corrupt_rate: float = 0.0005
+    fmt: str = "lanl2015"
+    attacks: str | None = "all"  # labelled attack scenarios, so there is something to find
 
 
 def land_input(settings: Settings, source: Path, fmt: str) -> Path:
@@ -68,12 +73,16 @@ def generate_input(settings: Settings, opts: GenerateOptions, live_days: int = 0
     One generator run covers both, so the live day continues the same users'
     habits; its lines are split off into a file under ``$AUTHPULSE_HOME/live``.
     """
+    from authpulse_dagster.lanl.scenarios import Difficulty
+
     _clear_demo_files(settings)
-    target = settings.landing_dir / "lanl2014" / f"{DEMO_PREFIX}generated.txt.gz"
+    target = settings.landing_dir / opts.fmt / f"{DEMO_PREFIX}generated.txt.gz"
     whole = settings.home / "live" / "generated-all.txt.gz"
     generate(
         whole, opts.users, opts.computers, opts.days + live_days, opts.seed, opts.events_per_user_day,
-        progress=True, corrupt_rate=opts.corrupt_rate,
+        progress=True, corrupt_rate=opts.corrupt_rate, fmt=opts.fmt,
+        attacks=Difficulty().scenarios(opts.attacks, opts.fmt) if opts.attacks else None,
+        labels=labels_path(settings) if opts.attacks else None,
     )
     if not live_days:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +101,11 @@ def generate_input(settings: Settings, opts: GenerateOptions, live_days: int = 0
             (hist if last_day_hist else new).write(line)
     whole.unlink()
     return target, live
+
+
+def labels_path(settings: Settings) -> Path:
+    """Where the demo writes the labels of the attacks it injected (redteam.txt format)."""
+    return settings.home / "live" / "redteam.txt"
 
 
 def day_range(settings: Settings, path: Path, fmt: str) -> tuple[date, date]:
@@ -113,11 +127,20 @@ def run_pipeline(settings: Settings, first: date, last: date) -> dg.ExecuteInPro
 
     ensure_dagster_home(settings)
     instance = dg.DagsterInstance.get()
-    result = materialize_days(build_definitions(settings), first, last, instance)
+    defs = build_definitions(settings)
+    result = materialize_days(defs, first, last, instance)
     if not result.success:
         failures = [e.message for e in result.all_events if e.is_failure]
         raise AuthPulseError(f"the pipeline run {result.run_id} failed: {failures[:1]}; see `dagster dev` for the run log")
+    refresh_dashboard(defs, instance)
     return result
+
+
+def refresh_dashboard(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+    """Rebuild the dashboard page now (under `dagster dev` a sensor does it when gold changes)."""
+    result = defs.resolve_job_def("refresh_dashboard").execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        raise AuthPulseError(f"the dashboard run {result.run_id} failed; see `dagster dev` for the run log")
 
 
 def summary(settings: Settings, first: date, last: date) -> str:
@@ -155,19 +178,19 @@ def summary(settings: Settings, first: date, last: date) -> str:
     return "\n".join(lines)
 
 
-def run_live(settings: Settings, live_file: Path, echo=print) -> dict:
+def run_live(settings: Settings, live_file: Path, fmt: str = "lanl2014", echo=print) -> dict:
     """Replay ``live_file`` into Kinesis, drain it with the streaming job, and say what each table received."""
     from authpulse_dagster.live.producer import replay
     from authpulse_dagster.live.stream_job import drain, start_query
     from authpulse_dagster.spark import get_spark
 
     started = time.monotonic()
-    report = replay(live_file, "lanl2014", settings, progress=False)
+    report = replay(live_file, fmt, settings, progress=False)
     echo(f"replayed {report.sent:,} records into Kinesis stream {settings.stream_name} "
          f"in {report.seconds:.1f} s ({report.failed} failed, {report.retried} retried)")
     checkpoint = str(settings.home / "checkpoints" / "demo-stream")
     spark = get_spark()
-    totals = {"batches": 0, "records": 0, "raw_events": 0, "quarantine": 0, "auth_events": 0, "late_events": 0}
+    totals = {"batches": 0, "records": 0, "raw_events": 0, "quarantine": 0, "auth_events": 0, "late_events": 0, "alerts": 0}
     query, processor = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=50_000)
     try:
         drain(query)
@@ -180,37 +203,100 @@ def run_live(settings: Settings, live_file: Path, echo=print) -> dict:
         totals["quarantine"] += report.quarantined
         totals["auth_events"] += report.silver_rows
         totals["late_events"] += report.late
+        totals["alerts"] += report.alerts_sent
     echo(f"streaming job drained the stream in {totals['batches']} micro-batches ({time.monotonic() - started:.1f} s in all):")
     for table in ("raw_events", "quarantine", "auth_events", "late_events"):
         echo(f"  {table:<12} +{totals[table]:,}")
-    echo("  gold tables rebuilt for the streamed day(s)")
+    echo(f"  gold and risk tables rebuilt for the streamed day(s); {totals['alerts']} alert(s) sent from the stream")
     return totals
+
+
+def risk_summary(settings: Settings, first: date, last: date, top: int = 10) -> str:
+    """The riskiest users of the period with their reasons, alerts by severity, and what was delivered."""
+    catalog = load_catalog(settings)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    f = days_filter(days)
+    daily = ensure_table(catalog, USER_RISK_DAILY).scan(
+        row_filter=f, selected_fields=("user_id", "event_date", "risk_score", "high_risk_events", "top_reasons")
+    ).to_arrow()
+    best: dict[str, dict] = {}
+    for r in daily.to_pylist():
+        if r["user_id"] not in best or r["risk_score"] > best[r["user_id"]]["risk_score"]:
+            best[r["user_id"]] = r
+    ranked = sorted(best.values(), key=lambda r: (-r["risk_score"], r["user_id"]))[:top]
+    lines = [f"top {top} risky users ({first} .. {last}, highest daily risk score):",
+             f"  {'user':<8} {'day':<10} {'risk':>5} {'high-risk events':>16}  reasons"]
+    lines += [
+        f"  {r['user_id']:<8} {r['event_date']!s:<10} {r['risk_score']:>5.1f} {r['high_risk_events']:>16}  "
+        f"{', '.join(r['top_reasons']) or '-'}"
+        for r in ranked if r["risk_score"] > 0
+    ] or ["  (no user scored above 0: the rules need 7 days of history before they judge anyone)"]
+    alerts = ensure_table(catalog, ALERTS).scan(row_filter=f, selected_fields=("severity",)).to_arrow()
+    by_sev = {k: v for k, v in sorted(collections.Counter(alerts["severity"].to_pylist()).items())}
+    delivered = ensure_table(catalog, ALERT_DELIVERIES).scan(row_filter=f, selected_fields=("path",)).to_arrow()
+    by_path = collections.Counter(delivered["path"].to_pylist())
+    lines += [
+        "",
+        f"alerts: {alerts.num_rows} ({', '.join(f'{n} {k}' for k, n in by_sev.items()) or 'none'}); "
+        f"delivered through SNS: {delivered.num_rows} message(s) "
+        f"({by_path.get('batch', 0)} from batch, {by_path.get('stream', 0)} from the stream) "
+        f"to topic {settings.alert_topic}; read them with `authpulse alerts tail`",
+        f"dashboard: {settings.home / 'dashboard' / 'index.html'}",
+    ]
+    return "\n".join(lines)
+
+
+def start_stack(settings: Settings, echo=print) -> None:
+    stack = local_stack.up(settings)
+    apply_local_environment(settings)
+    echo(f"local stack up at {stack.endpoint}")
+
+
+def run_file(settings: Settings, input_path: Path, fmt: str, echo=print) -> tuple[date, date]:
+    """Land a LANL file and materialize every batch asset for every day in it (``authpulse run``)."""
+    start_stack(settings, echo)
+    landed = land_input(settings, input_path, fmt)
+    echo(f"landed {input_path} as {landed}")
+    return run_landed(settings, landed, fmt, echo)
+
+
+def run_landed(settings: Settings, landed: Path, fmt: str, echo=print) -> tuple[date, date]:
+    first, last = day_range(settings, landed, fmt)
+    echo(f"materializing bronze → silver → gold → risk for {first} .. {last} through Dagster")
+    result = run_pipeline(settings, first, last)
+    echo(f"dagster run {result.run_id} succeeded")
+    return first, last
 
 
 def run_demo(
     settings: Settings, input_path: Path | None, fmt: str, gen: GenerateOptions, echo=print, live: bool = True
 ) -> None:
     started = time.monotonic()
-    stack = local_stack.up(settings)
-    apply_local_environment(settings)
-    echo(f"local stack up at {stack.endpoint}")
     live_file = None
     if input_path is None:
+        start_stack(settings, echo)
         landed, live_file = generate_input(settings, gen, live_days=1 if live else 0)
-        fmt = "lanl2014"
+        fmt = gen.fmt
         echo(f"generated {landed}" + (f" and one more day for the live path, {live_file}" if live_file else ""))
+        if gen.attacks:
+            echo(f"injected labelled attacks ({gen.attacks}); labels in {labels_path(settings)}")
+        first, last = run_landed(settings, landed, fmt, echo)
     else:
-        landed = land_input(settings, input_path, fmt)
-        echo(f"landed {input_path} as {landed}")
-    first, last = day_range(settings, landed, fmt)
-    echo(f"materializing raw_events → auth_events/quarantine → gold for {first} .. {last} through Dagster")
-    result = run_pipeline(settings, first, last)
-    echo(f"dagster run {result.run_id} succeeded")
+        first, last = run_file(settings, input_path, fmt, echo)
     if live_file is not None:
         echo("")
         echo("live path: replaying the next day through Kinesis into the streaming job")
-        run_live(settings, live_file, echo)
+        run_live(settings, live_file, fmt, echo)
         last = last + timedelta(days=1)
     echo("")
     echo(summary(settings, first, last))
+    echo("")
+    echo(risk_summary(settings, first, last))
+    if input_path is None and gen.attacks:
+        from authpulse_dagster.evaluation.evaluate import evaluate
+        from authpulse_dagster.evaluation.report import render_table
+
+        echo("")
+        echo("how the alerts compare with the injected attacks (authpulse evaluate):")
+        echo(render_table(evaluate(settings, labels_path(settings))))
     echo(f"\ndemo finished in {time.monotonic() - started:.1f} s")

@@ -26,9 +26,8 @@ SUBJECT_MAX = 100  # SNS rejects longer subjects
 
 def topic_arn(settings: Settings) -> str:
     """The alert topic's ARN: configured in AWS, found (or made) by name locally."""
-    configured = getattr(settings, "alert_topic_arn", None)
-    if configured:
-        return configured
+    if settings.aws is not None:
+        return settings.aws.alert_topic_arn
     # create_topic is idempotent and returns the existing topic's ARN.
     return aws_client("sns", settings).create_topic(Name=settings.alert_topic)["TopicArn"]
 

@@ -12,6 +12,7 @@ from botocore.exceptions import EndpointConnectionError
 from authpulse_dagster import local_stack
 from authpulse_dagster.aws import apply_local_environment, aws_client, local_aws_environment
 from authpulse_dagster.settings import Settings
+from tests.test_settings_aws import VALID as AWS_VALID
 
 
 @pytest.fixture
@@ -113,6 +114,6 @@ def test_apply_local_environment_without_stack_or_in_aws_mode(
 ) -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     assert apply_local_environment(Settings.from_env({"AUTHPULSE_HOME": str(tmp_path)})) is None
-    aws = Settings.from_env({"AUTHPULSE_HOME": str(moto_stack.home), "AUTHPULSE_ENV": "aws"})
+    aws = Settings.from_env({**AWS_VALID, "AUTHPULSE_HOME": str(moto_stack.home)})
     assert apply_local_environment(aws) is None
     assert "AWS_ENDPOINT_URL" not in os.environ

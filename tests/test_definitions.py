@@ -15,6 +15,11 @@ EXPECTED = {
     "user_host_daily": "gold",
     "user_behavior": "gold",
     "host_popularity": "gold",
+    "user_route_daily": "gold",
+    "risk_scores": "gold",
+    "user_risk_daily": "gold",
+    "alerts": "gold",
+    "risk_dashboard": "analyst",
 }
 
 
@@ -38,7 +43,9 @@ def test_every_asset_has_group_description_and_kinds():
         node = graph.get(key)
         got[key.to_user_string()] = node.group_name
         assert node.description, key
-        if key.to_user_string() != "landing_files":
+        if key.to_user_string() == "risk_dashboard":  # one page, rebuilt when gold changes
+            assert node.partitions_def is None and "html" in node.kinds, key
+        elif key.to_user_string() != "landing_files":
             assert "iceberg" in node.kinds, key
             assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key
             assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
@@ -52,12 +59,15 @@ def test_lineage_runs_bronze_to_gold():
     assert parents["auth_events"] == {"raw_events"}
     assert parents["user_behavior"] == {"auth_events", "user_host_daily"}
     assert parents["host_popularity"] == {"user_host_daily"}
+    assert parents["risk_scores"] == {"auth_events", "user_host_daily", "user_behavior", "host_popularity", "user_route_daily"}
+    assert parents["user_risk_daily"] == {"risk_scores"}
+    assert parents["alerts"] == {"user_risk_daily", "risk_scores"}
 
 
 def test_daily_pipeline_covers_every_materializable_asset():
     job = build_definitions(Settings()).resolve_job_def("daily_pipeline")
     keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
-    assert keys == set(EXPECTED) - {"landing_files"}
+    assert keys == set(EXPECTED) - {"landing_files", "risk_dashboard"}
 
 
 def test_partitions_start_at_the_dataset_epoch(monkeypatch):

@@ -20,21 +20,20 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from authpulse_dagster.cli import demo, generate, local, replay, stream
+    from authpulse_dagster.cli import alerts, demo, evaluate, generate, local, query, replay, run, stream
 
-    cli.add_command(local.local)
-    cli.add_command(generate.generate)
-    cli.add_command(demo.demo)
-    cli.add_command(replay.replay)
-    cli.add_command(stream.stream)
-
-    from authpulse_dagster.cli import evaluate as evaluate_cli
-
-    cli.add_command(evaluate_cli.evaluate)
-
-    from authpulse_dagster.cli import query as query_cli
-
-    cli.add_command(query_cli.query)
+    for command in (
+        local.local,
+        generate.generate,
+        demo.demo,
+        run.run,
+        replay.replay,
+        stream.stream,
+        alerts.alerts,
+        evaluate.evaluate,
+        query.query,
+    ):
+        cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,11 +14,12 @@ from authpulse_dagster.settings import Settings
 @click.command()
 @click.option("--input", "input_path", type=click.Path(path_type=Path), default=None,
               help="A LANL file (plain, .gz or .bz2) to run on instead of generated data.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="lanl2014", show_default=True,
-              help="Format of --input.")
-@click.option("--users", type=int, default=1000, show_default=True, help="Generated users.")
-@click.option("--computers", type=int, default=2000, show_default=True, help="Generated computers.")
-@click.option("--days", type=int, default=3, show_default=True, help="Generated days.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="lanl2015", show_default=True,
+              help="Format of --input, and of the generated data.")
+@click.option("--users", type=int, default=300, show_default=True, help="Generated users.")
+@click.option("--computers", type=int, default=600, show_default=True, help="Generated computers.")
+@click.option("--days", type=int, default=12, show_default=True,
+              help="Generated days of history (the rules need 7 before they judge anyone; attacks start on day 7).")
 @click.option("--seed", type=int, default=7, show_default=True, help="Generator seed.")
 @click.option("--events-per-user-day", type=float, default=100.0, show_default=True, help="Mean generated events per user per day.")
 @click.option("--live/--no-live", default=True, show_default=True,
@@ -30,7 +31,7 @@ def demo(input_path: Path | None, fmt: str, users: int, computers: int, days: in
         Settings.from_env(),
         input_path,
         fmt,
-        GenerateOptions(users, computers, days, seed, events_per_user_day),
+        GenerateOptions(users, computers, days, seed, events_per_user_day, fmt=fmt),
         echo=click.echo,
         live=live,
     )

@@ -29,7 +29,13 @@ def _run_local(settings: Settings, name: str, params: Mapping[str, str]) -> pa.T
     return run_local(settings, name, params)
 
 
-ENGINES: dict[str, Engine] = {"local": _run_local}
+def _run_athena(settings: Settings, name: str, params: Mapping[str, str]) -> pa.Table:
+    from authpulse_dagster.queries.athena import run_named
+
+    return run_named(name, params, settings).table
+
+
+ENGINES: dict[str, Engine] = {"local": _run_local, "athena": _run_athena}
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -69,7 +75,8 @@ def describe(spec: QuerySpec, detailed: bool) -> str:
 @click.option(
     "--limit", type=click.IntRange(min=0), default=100, show_default=True, help="Print at most this many rows (0: all)."
 )
-@click.option("--engine", type=click.Choice(sorted(ENGINES)), default="local", show_default=True, help="Where the SQL runs.")
+@click.option("--engine", type=click.Choice(sorted(ENGINES)), default=None,
+              help="Where the SQL runs: local (DuckDB over the local tables) or athena; default: athena when AUTHPULSE_ENV=aws.")
 @click.option("--show-sql", is_flag=True, help="Print the rendered SQL instead of running it.")
 def query(
     name: str | None, param_pairs: tuple[str, ...], list_only: bool, fmt: str, limit: int, engine: str, show_sql: bool
@@ -95,7 +102,9 @@ def query(
     if show_sql:
         click.echo(render(name, params))
         return
-    result = ENGINES[engine](Settings.from_env(), name, params)
+    settings = Settings.from_env()
+    engine = engine or ("athena" if settings.env == "aws" else "local")
+    result = ENGINES[engine](settings, name, params)
     total = result.num_rows
     if limit and total > limit:
         result = result.slice(0, limit)

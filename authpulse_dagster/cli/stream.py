@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import click
 
-from authpulse_dagster.resources.streaming import StreamingJobResource, StreamStatus
+from authpulse_dagster.resources.streaming import StreamStatus, streaming_resource
 
 
 def _print(st: StreamStatus) -> None:
@@ -25,19 +25,19 @@ def stream() -> None:
 @click.option("--max-records", type=int, default=50_000, show_default=True, help="Records per micro-batch at most.")
 def start(trigger_seconds: float, max_records: int) -> None:
     """Start the streaming job in the background (no-op if it runs)."""
-    _print(StreamingJobResource(trigger_seconds=trigger_seconds, max_records_per_batch=max_records).start())
+    _print(streaming_resource(trigger_seconds=trigger_seconds, max_records_per_batch=max_records).start())
 
 
 @stream.command()
 def stop() -> None:
     """Stop it after the batch in flight."""
-    _print(StreamingJobResource().stop())
+    _print(streaming_resource().stop())
 
 
 @stream.command()
 def status() -> None:
     """Show its state; exit code 1 when it is not running."""
-    st = StreamingJobResource().status()
+    st = streaming_resource().status()
     _print(st)
     if not st.running:
         sys.exit(1)
