@@ -13,7 +13,10 @@ How a score is made (README, "Risk scores"):
   ``decay_window_days`` days weighted by ``decay ** age``, capped at 100, so
   a slow attack accumulates and a single odd day fades;
 * an alert is raised for a user and day when that risk score reaches
-  ``alert_medium`` (severity by ``alert_high`` / ``alert_critical``).
+  ``alert_medium`` (severity by ``alert_high`` / ``alert_critical``) with
+  something new that day, unless the user already has an alert from the
+  ``alert_window_days - 1`` days before at the same or a higher severity
+  (that alert is still open: one alert per user and window, not one a day).
 
 Change ``MODEL_VERSION`` whenever a default here changes: every score row
 carries it, so old and new scores are never silently mixed.
@@ -62,19 +65,30 @@ class DormantParams:
 
 
 @dataclass(frozen=True)
+class SpreadParams:
+    days: int = 3  # new computers are summed over this many days, today included
+    min_new: int = 6  # never fire below this many
+    ratio: float = 2.0  # and at least this multiple of the user's usual (days * median + 1)
+
+
+@dataclass(frozen=True)
 class FailedLogonParams:
     window_seconds: int = 300
     min_failures: int = 10
 
 
+# Tuned on generated data (bench/evaluate_risk.py): a rule that fires on ordinary
+# days too (first_time_access, off_hours) stays below day_event_floor alone;
+# two independent signals, or one strong one, are needed to matter.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "first_time_access": 0.20,
-    "rare_host": 0.45,
+    "rare_host": 0.35,
     "fan_out_spike": 0.55,
     "velocity_spike": 0.35,
     "off_hours": 0.15,
     "new_or_dormant_account": 0.45,
-    "new_src_dst_pair": 0.20,
+    "new_host_spread": 0.40,
+    "new_src_dst_pair": 0.35,
     "failed_logon_burst": 0.45,
 }
 
@@ -89,17 +103,19 @@ class RiskConfig:
     velocity: SpikeParams = SpikeParams(window_seconds=300, min_count=25)
     off_hours: OffHoursParams = OffHoursParams()
     dormant: DormantParams = DormantParams()
+    spread: SpreadParams = SpreadParams()
     failed_logons: FailedLogonParams = FailedLogonParams()
 
     high_risk_event: int = 50  # an event at or above this is "high risk"
     day_top_k: int = 5
-    day_event_floor: float = 25.0
+    day_event_floor: float = 30.0
     decay: float = 0.6
     decay_window_days: int = 7
     alert_medium: float = 60.0
     alert_high: float = 80.0
     alert_critical: float = 95.0
     alert_max_event_ids: int = 100
+    alert_window_days: int = 3  # an open alert covers this many days: a user is re-alerted within it only on escalation
 
     def __post_init__(self) -> None:
         for name, w in self.weights.items():

@@ -130,21 +130,47 @@ def severity(score: F.Column, config: RiskConfig) -> F.Column:
     )
 
 
+def _rank(col: F.Column) -> F.Column:
+    return F.when(col == "critical", 3).when(col == "high", 2).when(col == "medium", 1).otherwise(0)
+
+
 def alerts(
     daily: DataFrame,
     scores: DataFrame,
     existing: DataFrame,
     config: RiskConfig,
     now: datetime,
+    earlier_daily: DataFrame | None = None,
 ) -> DataFrame:
-    """One alert per user and day whose risk score crossed ``alert_medium`` with something new that day.
+    """One alert per user and window whose risk score crossed ``alert_medium`` with something new.
 
     A day whose score is only yesterday's risk decaying (``day_score == 0``)
-    raises nothing: that episode already has its alert. ``existing`` (the
-    alerts table for the same days) keeps ``created_at`` stable when a day is
-    rebuilt, so an alert is updated, not created again.
+    raises nothing, and neither does a day within ``alert_window_days`` of an
+    alert of the same or higher severity for the user (still open); a higher
+    severity does raise one. ``earlier_daily`` holds ``user_risk_daily`` rows
+    of the window before the first day. ``existing`` (the alerts table for the
+    same days) keeps ``created_at`` stable when a day is rebuilt.
     """
-    flagged = daily.where((F.col("risk_score") >= config.alert_medium) & (F.col("day_score") > 0))
+    candidates = daily.where((F.col("risk_score") >= config.alert_medium) & (F.col("day_score") > 0)).withColumn(
+        "sev_rank", _rank(severity(F.col("risk_score"), config))
+    )
+    if earlier_daily is not None:
+        before = earlier_daily.join(daily.select("event_date").distinct(), "event_date", "left_anti")
+        before = before.where((F.col("risk_score") >= config.alert_medium) & (F.col("day_score") > 0))
+        pool = candidates.select("user_id", "event_date", "sev_rank").unionByName(
+            before.select("user_id", "event_date", _rank(severity(F.col("risk_score"), config)).alias("sev_rank"))
+        )
+    else:
+        pool = candidates.select("user_id", "event_date", "sev_rank")
+    # Windows are judged on the flagged days themselves, so batch (a range) and
+    # stream (day by day) suppress the same days.
+    recent = Window.partitionBy("user_id").orderBy(F.datediff(F.col("event_date"), F.lit("2000-01-01"))).rangeBetween(
+        -(config.alert_window_days - 1), -1
+    )
+    open_rank = pool.withColumn("open_rank", F.coalesce(F.max("sev_rank").over(recent), F.lit(0)))
+    flagged = candidates.join(
+        open_rank.where(F.col("sev_rank") > F.col("open_rank")).select("user_id", "event_date"), ["user_id", "event_date"], "left_semi"
+    )
     by_score = Window.partitionBy("user_id", "event_date").orderBy(F.desc("score"), "event_ts", "event_id")
     evidence = (
         scores.where(F.col("score") > config.day_event_floor)

@@ -96,6 +96,7 @@ def write_alerts(ctx: StepContext) -> tuple[dict, dict]:
         _read_days(ctx, ALERTS, first, last),
         config,
         datetime.now(timezone.utc),
+        earlier_daily=_read_days(ctx, USER_RISK_DAILY, first - timedelta(days=config.alert_window_days - 1), first - timedelta(days=1)),
     )
     written = _write(ctx, ALERTS, rows)
     table = ctx.catalog.load_table(ALERTS.identifier)

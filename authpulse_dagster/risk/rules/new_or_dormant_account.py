@@ -5,8 +5,8 @@ test accounts, freshly created ones. A first sign of life after a long
 silence (or ever) deserves a look, especially combined with odd hours or new
 computers.
 
-Fires on the user's first event of a day when the user had no activity on the
-``dormant.dormant_days`` days before it (dormant if they had activity earlier
+Fires on every event of the user's first day back when the user had no
+activity on the ``dormant.dormant_days`` days before it (dormant if they had activity earlier
 in the lookback, new if none at all), only on warm days (enough site history).
 Parameters: ``dormant.dormant_days`` (7), ``history.lookback_days`` (30),
 ``history.min_history_days`` (7).
@@ -15,7 +15,6 @@ Parameters: ``dormant.dormant_days`` (7), ``history.lookback_days`` (30),
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
-from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from authpulse_dagster.risk.inputs import RiskInputs, for_target_days
@@ -30,15 +29,12 @@ def detect(inputs: RiskInputs) -> DataFrame:
         .groupBy("user_id", "day")
         .agg(F.max("event_date").alias("last_active"))
     )
-    first_of_day = Window.partitionBy("user_id", "event_date").orderBy("event_ts", "event_id")
-    firsts = (
-        inputs.events.withColumn("n", F.row_number().over(first_of_day))
-        .where(F.col("n") == 1)
-        .select("event_id", "user_id", F.col("event_date").alias("day"))
-        .join(inputs.warm_days, "day", "left_semi")
+    # The whole first day back counts: what a woken account does that day is the evidence.
+    events = inputs.events.select("event_id", "user_id", F.col("event_date").alias("day")).join(
+        inputs.warm_days, "day", "left_semi"
     )
     return (
-        firsts.join(last_active, ["user_id", "day"], "left")
+        events.join(last_active, ["user_id", "day"], "left")
         .where(F.col("last_active").isNull() | (F.col("last_active") < F.date_sub(F.col("day"), dormant_days)))
         .select("event_id")
     )
