@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from pyiceberg.expressions import And, EqualTo
 
 from authpulse_dagster.lakehouse.schemas import RAW_EVENTS
 from authpulse_dagster.lakehouse.tables import DayReplacer, ensure_table
@@ -78,6 +79,14 @@ def run(ctx: StepContext) -> StepResult:
                     }
                 )
             )
+    # Rows the streaming job landed are not this step's to replace: carry them over, so
+    # re-materializing bronze for a day the stream fed (a backfill from the UI) loses nothing.
+    carried = 0
+    for day in ctx.days:
+        streamed = table.scan(row_filter=And(EqualTo("event_date", day.isoformat()), EqualTo("source", "kinesis"))).to_arrow()
+        if streamed.num_rows:
+            replacer.write(streamed)
+            carried += streamed.num_rows
     snapshots = replacer.commit()
     rows_by_day = {d.isoformat(): replacer.rows(d) for d in ctx.days}
     return StepResult(
@@ -87,6 +96,7 @@ def run(ctx: StepContext) -> StepResult:
                 "rows_by_day": rows_by_day,
                 "files": [str(p) for p, _ in files],
                 "lines_scanned": lines_read,
+                "stream_rows_kept": carried,
                 "snapshots": {d.isoformat(): s for d, s in snapshots.items()},
                 "table": RAW_EVENTS.identifier,
                 "location": table.location(),
