@@ -21,7 +21,7 @@ from pyiceberg.expressions import And, EqualTo
 
 from authpulse_dagster import local_stack
 from authpulse_dagster.aws import apply_local_environment
-from authpulse_dagster.errors import AuthPulseError, InputError
+from authpulse_dagster.errors import AuthPulseError, ConfigError, InputError
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS, QUARANTINE, TABLES, USER_BEHAVIOR, USER_RISK_DAILY
 from authpulse_dagster.lakehouse.tables import count_rows, days_filter, ensure_table
@@ -78,12 +78,24 @@ def generate_input(settings: Settings, opts: GenerateOptions, live_days: int = 0
     _clear_demo_files(settings)
     target = settings.landing_dir / opts.fmt / f"{DEMO_PREFIX}generated.txt.gz"
     whole = settings.home / "live" / "generated-all.txt.gz"
-    generate(
-        whole, opts.users, opts.computers, opts.days + live_days, opts.seed, opts.events_per_user_day,
-        progress=True, corrupt_rate=opts.corrupt_rate, fmt=opts.fmt,
-        attacks=Difficulty().scenarios(opts.attacks, opts.fmt) if opts.attacks else None,
-        labels=labels_path(settings) if opts.attacks else None,
-    )
+    labels_path(settings).unlink(missing_ok=True)
+    attacks = Difficulty().scenarios(opts.attacks, opts.fmt) if opts.attacks else None
+    try:
+        generate(
+            whole, opts.users, opts.computers, opts.days + live_days, opts.seed, opts.events_per_user_day,
+            progress=True, corrupt_rate=opts.corrupt_rate, fmt=opts.fmt, attacks=attacks,
+            labels=labels_path(settings) if attacks else None,
+        )
+    except ConfigError as exc:
+        if not attacks:
+            raise
+        # A short demo (fewer days than the scenarios need) runs without attacks rather than not at all.
+        print(f"no attacks injected: {exc}")
+        opts.attacks = None
+        generate(
+            whole, opts.users, opts.computers, opts.days + live_days, opts.seed, opts.events_per_user_day,
+            progress=True, corrupt_rate=opts.corrupt_rate, fmt=opts.fmt,
+        )
     if not live_days:
         target.parent.mkdir(parents=True, exist_ok=True)
         whole.replace(target)

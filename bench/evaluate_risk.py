@@ -19,10 +19,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-STEPS = [
-    "bronze", "silver", "user_host_daily", "user_behavior", "host_popularity",
-    "user_route_daily", "risk_scores", "user_risk_daily", "alerts",
-]
 
 
 def main() -> None:
@@ -45,7 +41,7 @@ def main() -> None:
     from authpulse_dagster.lanl.scenarios import Difficulty
     from authpulse_dagster.settings import Settings
     from authpulse_dagster.steps.context import StepContext, days_between
-    from authpulse_dagster.steps.registry import run_step
+    from authpulse_dagster.steps.registry import PIPELINE_STEPS as STEPS, run_step
 
     settings = Settings.from_env()
     try:

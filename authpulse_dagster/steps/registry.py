@@ -19,6 +19,13 @@ STEPS: dict[str, Callable[[StepContext], StepResult]] = {
 }
 
 
+# Every batch step of the daily pipeline, in dependency order (what one single-run backfill runs).
+PIPELINE_STEPS: list[str] = [
+    "bronze", "silver", "user_host_daily", "user_behavior", "host_popularity",
+    "user_route_daily", "risk_scores", "user_risk_daily", "alerts",
+]
+
+
 def run_step(name: str, ctx: StepContext) -> StepResult:
     try:
         step = STEPS[name]

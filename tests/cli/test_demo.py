@@ -24,15 +24,25 @@ def _authpulse(args, home: Path, timeout=600):
 def test_demo_on_generated_data(tmp_path):
     home = tmp_path / "home"
     try:
-        out = _authpulse(["demo", "--users", "60", "--computers", "120", "--days", "2"], home)
+        out = _authpulse(
+            ["demo", "--users", "60", "--computers", "120", "--days", "12", "--events-per-user-day", "30"], home
+        )
         assert out.returncode == 0, out.stderr[-3000:]
         text = out.stdout
-        # Two days of history through Dagster, then one more day live through Kinesis.
-        assert "rows per table:" in text and "top 10 users by distinct computers on 2024-01-03" in text
+        # Twelve days of history (with attacks) through Dagster, then one more day live through Kinesis.
+        assert "injected labelled attacks" in text
+        assert "rows per table:" in text and "top 10 users by distinct computers on 2024-01-13" in text
         assert "succeeded" in text
         assert "streaming job drained the stream" in text and "(0 failed," in text
         assert re.search(r"auth_events\s+\+[1-9][0-9,]*", text), text
         assert (home / "dagster" / "dagster.yaml").exists()
+        # It ends with the riskiest users and their reasons, and what reached SNS.
+        risky = text.split("top 10 risky users")[1].splitlines()[2]
+        assert re.match(r"\s+U\d+\s+2024-01-\d\d\s+\d+\.\d\s+\d+\s+[a-z_]+", risky), risky
+        delivered = re.search(r"alerts: (\d+) .*delivered through SNS: (\d+) message", text)
+        assert delivered and int(delivered.group(1)) > 0 and int(delivered.group(2)) > 0, text[-2000:]
+        assert (home / "dashboard" / "index.html").stat().st_size > 100_000
+        assert "target: recall" in text
     finally:
         _authpulse(["local", "down"], home, timeout=60)
 

@@ -16,13 +16,9 @@ from authpulse_dagster.evaluation.evaluate import evaluate
 from authpulse_dagster.lanl.generator import generate
 from authpulse_dagster.lanl.scenarios import Difficulty
 from authpulse_dagster.steps.context import StepContext, days_between
-from authpulse_dagster.steps.registry import run_step
+from authpulse_dagster.steps.registry import PIPELINE_STEPS as STEPS, run_step
 
 USERS, DAYS, SEED = 1000, 14, 11
-STEPS = [
-    "bronze", "silver", "user_host_daily", "user_behavior", "host_popularity",
-    "user_route_daily", "risk_scores", "user_risk_daily", "alerts",
-]
 
 
 @pytest.mark.slow

@@ -19,13 +19,9 @@ from authpulse_dagster.lanl.generator import generate
 from authpulse_dagster.lanl.scenarios import Difficulty
 from authpulse_dagster.live.stream_job import BatchProcessor
 from authpulse_dagster.steps.context import StepContext, days_between
-from authpulse_dagster.steps.registry import run_step
+from authpulse_dagster.steps.registry import PIPELINE_STEPS as STEPS, run_step
 from tests.live.kinesis_rows import as_batch, records_for
 
-STEPS = [
-    "bronze", "silver", "user_host_daily", "user_behavior", "host_popularity",
-    "user_route_daily", "risk_scores", "user_risk_daily", "alerts",
-]
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 9)
 
 
