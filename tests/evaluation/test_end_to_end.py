@@ -44,7 +44,7 @@ def test_attacks_are_found_within_the_alert_budget(aws_resources, aws_env, spark
     assert {s.scenario for s in report.scenarios} == {
         "lateral_movement", "rare_source", "dormant_wakeup", "slow_spread", "failed_logon_burst",
     }
-    assert all(s.detected >= 1 for s in report.scenarios), report.to_dict()
+    assert all(s.detected_users >= 1 for s in report.scenarios), report.to_dict()
 
     # Each alert went through SNS to the queue exactly once.
     alerts = ctx.catalog.load_table("authpulse.alerts").scan().to_arrow()

@@ -105,3 +105,17 @@ def build(spark: SparkSession, ev: Events, config: RiskConfig | None = None, sco
 
 def fired(rule, inputs: RiskInputs) -> set[str]:
     return {r["event_id"] for r in rule.detect(inputs).collect()}
+
+
+_ROUTINE: dict[int, RiskInputs] = {}
+
+
+def routine_inputs(spark: SparkSession) -> RiskInputs:
+    """The ordinary target day, built and cached once: every rule's "stays quiet" case reads it."""
+    key = id(spark)
+    if key not in _ROUTINE:
+        inputs = build(spark, target_day_routine(normal_history()))
+        for name in ("events", "pairs", "behavior", "hosts", "routes"):
+            setattr(inputs, name, getattr(inputs, name).cache())
+        _ROUTINE[key] = inputs
+    return _ROUTINE[key]

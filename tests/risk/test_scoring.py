@@ -31,9 +31,12 @@ def test_event_score_combines_weights_like_probabilities(lateral):
     _, scores = lateral
     row = scores.where("event_id = 'lat-12'").first()
     w = RiskConfig().weights
-    # X12 is new to everyone, so it is also a rare host. Strongest first.
-    assert row["reasons"] == ["fan_out_spike", "rare_host", "first_time_access"]
-    expected = 1 - (1 - w["fan_out_spike"]) * (1 - w["rare_host"]) * (1 - w["first_time_access"])
+    # X12 is new to everyone (a rare host), and 15 new computers in a day is a spread. Strongest first.
+    assert row["reasons"] == ["fan_out_spike", "new_host_spread", "rare_host", "first_time_access"]
+    expected = 1.0
+    for reason in row["reasons"]:
+        expected *= 1 - w[reason]
+    expected = 1 - expected
     assert row["score"] == round(100 * expected)
 
 

@@ -1,5 +1,5 @@
 from authpulse_dagster.risk.rules import fan_out_spike
-from tests.risk.builders import TARGET, build, fired, normal_history, target_day_routine
+from tests.risk.builders import routine_inputs, TARGET, build, fired, normal_history, target_day_routine
 
 
 def test_fires_when_the_user_reaches_many_computers_in_an_hour(spark):
@@ -15,4 +15,4 @@ def test_fires_when_the_user_reaches_many_computers_in_an_hour(spark):
 
 
 def test_quiet_on_an_ordinary_day(spark):
-    assert fired(fan_out_spike.RULE, build(spark, target_day_routine(normal_history()))) == set()
+    assert fired(fan_out_spike.RULE, routine_inputs(spark)) == set()

@@ -1,5 +1,5 @@
 from authpulse_dagster.risk.rules import first_time_access
-from tests.risk.builders import TARGET, build, fired, normal_history, target_day_routine
+from tests.risk.builders import routine_inputs, TARGET, build, fired, normal_history, target_day_routine
 
 
 def test_fires_on_the_first_event_to_a_computer_never_used(spark):
@@ -10,7 +10,7 @@ def test_fires_on_the_first_event_to_a_computer_never_used(spark):
 
 
 def test_quiet_on_an_ordinary_day(spark):
-    assert fired(first_time_access.RULE, build(spark, target_day_routine(normal_history()))) == set()
+    assert fired(first_time_access.RULE, routine_inputs(spark)) == set()
 
 
 def test_quiet_before_the_site_has_history(spark):

@@ -1,5 +1,5 @@
 from authpulse_dagster.risk.rules import new_or_dormant_account
-from tests.risk.builders import TARGET, build, fired, normal_history, target_day_routine
+from tests.risk.builders import routine_inputs, TARGET, build, fired, normal_history, target_day_routine
 
 
 def test_fires_on_the_first_day_of_a_dormant_and_of_a_new_account(spark):
@@ -11,4 +11,4 @@ def test_fires_on_the_first_day_of_a_dormant_and_of_a_new_account(spark):
 
 
 def test_quiet_for_accounts_active_every_day(spark):
-    assert fired(new_or_dormant_account.RULE, build(spark, target_day_routine(normal_history()))) == set()
+    assert fired(new_or_dormant_account.RULE, routine_inputs(spark)) == set()

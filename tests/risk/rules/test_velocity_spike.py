@@ -1,5 +1,5 @@
 from authpulse_dagster.risk.rules import velocity_spike
-from tests.risk.builders import TARGET, build, fired, normal_history, target_day_routine
+from tests.risk.builders import routine_inputs, TARGET, build, fired, normal_history, target_day_routine
 
 
 def test_fires_on_a_burst_of_events(spark):
@@ -13,4 +13,4 @@ def test_fires_on_a_burst_of_events(spark):
 
 
 def test_quiet_on_an_ordinary_day(spark):
-    assert fired(velocity_spike.RULE, build(spark, target_day_routine(normal_history()))) == set()
+    assert fired(velocity_spike.RULE, routine_inputs(spark)) == set()
