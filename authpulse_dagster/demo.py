@@ -232,12 +232,18 @@ def risk_summary(settings: Settings, first: date, last: date, top: int = 10) -> 
         row_filter=f, selected_fields=("user_id", "event_date", "risk_score", "high_risk_events", "top_reasons")
     ).to_arrow()
     best: dict[str, dict] = {}
+    reasons: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for r in daily.to_pylist():
-        if r["user_id"] not in best or r["risk_score"] > best[r["user_id"]]["risk_score"]:
+        reasons[r["user_id"]].update(r["top_reasons"])
+        # The user's riskiest day; among equal scores, the one with the most evidence of its own.
+        key = (r["risk_score"], r["high_risk_events"])
+        if r["user_id"] not in best or key > (best[r["user_id"]]["risk_score"], best[r["user_id"]]["high_risk_events"]):
             best[r["user_id"]] = r
-    ranked = sorted(best.values(), key=lambda r: (-r["risk_score"], r["user_id"]))[:top]
+    ranked = sorted(best.values(), key=lambda r: (-r["risk_score"], -r["high_risk_events"], r["user_id"]))[:top]
+    for r in ranked:  # reasons over the whole period: a day carried by earlier days has none of its own
+        r["top_reasons"] = [name for name, _ in reasons[r["user_id"]].most_common(3)]
     lines = [f"top {top} risky users ({first} .. {last}, highest daily risk score):",
-             f"  {'user':<8} {'day':<10} {'risk':>5} {'high-risk events':>16}  reasons"]
+             f"  {'user':<8} {'day':<10} {'risk':>5} {'high-risk events':>16}  reasons (over the period)"]
     lines += [
         f"  {r['user_id']:<8} {r['event_date']!s:<10} {r['risk_score']:>5.1f} {r['high_risk_events']:>16}  "
         f"{', '.join(r['top_reasons']) or '-'}"

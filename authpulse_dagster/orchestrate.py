@@ -34,11 +34,19 @@ def ensure_dagster_home(settings: Settings) -> str:
 
 
 def materialize_days(
-    defs: dg.Definitions, first: date, last: date, instance: dg.DagsterInstance, log_level: str = "WARNING"
+    defs: dg.Definitions,
+    first: date,
+    last: date,
+    instance: dg.DagsterInstance,
+    log_level: str = "WARNING",
+    assets: list[str] | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Run ``daily_pipeline`` once over [first, last] as a single-run backfill would."""
+    """Run ``daily_pipeline`` (or only ``assets`` of it) once over [first, last] as a single-run backfill would."""
     job = defs.resolve_job_def("daily_pipeline")
     tags = {ASSET_PARTITION_RANGE_START_TAG: first.isoformat(), ASSET_PARTITION_RANGE_END_TAG: last.isoformat()}
     # The console logger would print every Dagster event; the run log stays complete in the instance.
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    return job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
+    selection = [dg.AssetKey(a) for a in assets] if assets else None
+    return job.execute_in_process(
+        instance=instance, tags=tags, run_config=run_config, raise_on_error=False, asset_selection=selection
+    )
