@@ -150,7 +150,10 @@ def run_pipeline(settings: Settings, first: date, last: date) -> dg.ExecuteInPro
 
 def refresh_dashboard(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
     """Rebuild the dashboard page now (under `dagster dev` a sensor does it when gold changes)."""
-    result = defs.resolve_job_def("refresh_dashboard").execute_in_process(instance=instance, raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the run log stays in the instance
+    result = defs.resolve_job_def("refresh_dashboard").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=quiet
+    )
     if not result.success:
         raise AuthPulseError(f"the dashboard run {result.run_id} failed; see `dagster dev` for the run log")
 
