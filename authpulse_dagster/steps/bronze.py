@@ -23,20 +23,48 @@ import pyarrow as pa
 from pyiceberg.expressions import And, EqualTo
 
 from authpulse_dagster.lakehouse.schemas import RAW_EVENTS
+from authpulse_dagster.lakehouse.raw_zone import LandedFile, landed_files, local_copy
 from authpulse_dagster.lakehouse.tables import DayReplacer, ensure_table
 from authpulse_dagster.lanl.days import day_number, iter_with_days
-from authpulse_dagster.lanl.formats import FORMATS
 from authpulse_dagster.lanl.readers import iter_batches
 from authpulse_dagster.steps.context import StepContext, StepResult
 
-def landed_files(landing_dir: Path) -> list[tuple[Path, str]]:
-    """(path, format) for every file under ``landing/<format>/``, in a stable order."""
-    found = []
-    for fmt in FORMATS:
-        folder = landing_dir / fmt
-        if folder.is_dir():
-            found += [(p, fmt) for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")]
-    return found
+
+def _land_file(ctx: StepContext, replacer: DayReplacer, wanted: set[int], ingested_at: pa.Scalar, local: Path,
+               landed: LandedFile) -> int:
+    """Stage the rows of one landed file that fall on the wanted days; return the lines read."""
+    settings, fmt, lines_read = ctx.settings, landed.fmt, 0
+    batches = iter_batches(local, fmt, max_dataset_seconds=settings.max_dataset_seconds)
+    for batch in iter_with_days(batches, settings.dataset_epoch):
+        rows, day_numbers = batch
+        lines_read += rows.num_rows
+        keep = np.isin(day_numbers, list(wanted))
+        if not keep.any():
+            continue
+        mask = pa.array(keep)
+        n = int(keep.sum())
+        selected = rows.filter(mask)
+        days = pa.array(day_numbers[keep].astype(np.int32), pa.int32()).cast(pa.date32())
+        replacer.write(
+            pa.table(
+                {
+                    "event_id": selected.column("event_id"),
+                    "payload": selected.column("payload"),
+                    "payload_size": selected.column("payload_size"),
+                    "source": pa.repeat(pa.scalar("file", pa.string()), n),
+                    "format": pa.repeat(pa.scalar(fmt, pa.string()), n),
+                    "source_file": pa.repeat(pa.scalar(landed.name, pa.string()), n),
+                    "line_number": selected.column("line_number"),
+                    "dataset_time": selected.column("dataset_time"),
+                    "shard_id": pa.nulls(n, pa.string()),
+                    "sequence_number": pa.nulls(n, pa.string()),
+                    "arrival_ts": pa.nulls(n, pa.timestamp("us", tz="UTC")),
+                    "event_date": days,
+                    "ingested_at": pa.repeat(ingested_at, n),
+                }
+            )
+        )
+    return lines_read
 
 
 def run(ctx: StepContext) -> StepResult:
@@ -46,39 +74,12 @@ def run(ctx: StepContext) -> StepResult:
     wanted = {day_number(d) for d in ctx.days}
     replacer = DayReplacer(table, ctx.days, ctx.snapshot_properties(RAW_EVENTS.name))
     ingested_at = pa.scalar(datetime.now(timezone.utc), pa.timestamp("us", tz="UTC"))
-    files = landed_files(settings.landing_dir)
+    files = landed_files(settings)
     lines_read = 0
-    for path, fmt in files:
-        batches = iter_batches(path, fmt, max_dataset_seconds=settings.max_dataset_seconds)
-        for batch in iter_with_days(batches, settings.dataset_epoch):
-            rows, day_numbers = batch
-            lines_read += rows.num_rows
-            keep = np.isin(day_numbers, list(wanted))
-            if not keep.any():
-                continue
-            mask = pa.array(keep)
-            n = int(keep.sum())
-            selected = rows.filter(mask)
-            days = pa.array(day_numbers[keep].astype(np.int32), pa.int32()).cast(pa.date32())
-            replacer.write(
-                pa.table(
-                    {
-                        "event_id": selected.column("event_id"),
-                        "payload": selected.column("payload"),
-                        "payload_size": selected.column("payload_size"),
-                        "source": pa.repeat(pa.scalar("file", pa.string()), n),
-                        "format": pa.repeat(pa.scalar(fmt, pa.string()), n),
-                        "source_file": pa.repeat(pa.scalar(str(path), pa.string()), n),
-                        "line_number": selected.column("line_number"),
-                        "dataset_time": selected.column("dataset_time"),
-                        "shard_id": pa.nulls(n, pa.string()),
-                        "sequence_number": pa.nulls(n, pa.string()),
-                        "arrival_ts": pa.nulls(n, pa.timestamp("us", tz="UTC")),
-                        "event_date": days,
-                        "ingested_at": pa.repeat(ingested_at, n),
-                    }
-                )
-            )
+    for landed in files:
+        with local_copy(settings, landed) as local:
+            lines_read += _land_file(ctx, replacer, wanted, ingested_at, local, landed)
+
     # Rows the streaming job landed are not this step's to replace: carry them over, so
     # re-materializing bronze for a day the stream fed (a backfill from the UI) loses nothing.
     carried = 0
@@ -94,7 +95,7 @@ def run(ctx: StepContext) -> StepResult:
             RAW_EVENTS.name: {
                 "rows": sum(rows_by_day.values()),
                 "rows_by_day": rows_by_day,
-                "files": [str(p) for p, _ in files],
+                "files": [f.name for f in files],
                 "lines_scanned": lines_read,
                 "stream_rows_kept": carried,
                 "snapshots": {d.isoformat(): s for d, s in snapshots.items()},

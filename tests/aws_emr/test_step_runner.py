@@ -25,9 +25,12 @@ LINES = [f"{86400 + i},U{i % 3},C{i % 5}" for i in range(12)] + ["not,a,valid,li
 
 
 def land(cluster: FakeEmrCluster) -> None:
-    folder = cluster.workdir / "home" / "landing" / "lanl2014"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "auth.txt").write_text("\n".join(LINES) + "\n")
+    """Put the input in the raw zone on S3, where bronze reads it in AWS mode."""
+    from authpulse_dagster.aws import aws_client
+    from tests.fixtures.emr_cluster import BUCKETS
+
+    body = ("\n".join(LINES) + "\n").encode()
+    aws_client("s3", Settings.from_env()).put_object(Bucket=BUCKETS["raw"], Key="raw/lanl2014/auth.txt", Body=body)
 
 
 INSTANCE: list = []
