@@ -11,11 +11,9 @@ import warnings
 
 import dagster as dg
 
-from authpulse_dagster.assets.bronze import build_bronze_assets
 from authpulse_dagster.assets.dashboard import build_dashboard_assets, build_dashboard_sensors
-from authpulse_dagster.assets.gold import build_gold_assets
-from authpulse_dagster.assets.risk import build_risk_assets
-from authpulse_dagster.assets.silver import build_silver_assets
+from authpulse_dagster.assets.maintenance import build_maintenance
+from authpulse_dagster.assets.pipeline import build_pipeline_assets
 from authpulse_dagster.jobs import build_jobs
 from authpulse_dagster.jobs.athena import ATHENA_JOBS
 from authpulse_dagster.jobs.streaming import STREAMING_JOBS
@@ -49,21 +47,19 @@ def build_resources(settings: Settings) -> dict:
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     partitions = daily_partitions(settings)
-    assets = [
-        *build_bronze_assets(partitions),
-        *build_silver_assets(partitions),
-        *build_gold_assets(partitions),
-        *build_risk_assets(partitions),
-    ]
+    # The daily tables, one asset each, from the pipeline registry (authpulse_dagster/pipeline.py).
+    assets = build_pipeline_assets(partitions)
     # Operations (sensors, the reconciliation schedule, gold freshness checks): sensors/config.py.
     ops = OpsConfig.from_env()
     reconcile = build_reconcile_job()
     freshness = build_freshness_checks(assets, ops)
+    maintenance_assets, maintain_job, maintain_schedule = build_maintenance(ops.sensors_on)
     return dg.Definitions(
-        assets=[*assets, *build_dashboard_assets()],  # after the freshness checks: the page gets none
+        # The page and the maintenance come after the freshness checks: they get none.
+        assets=[*assets, *build_dashboard_assets(), *maintenance_assets],
         asset_checks=freshness.checks,
-        jobs=[*build_jobs(), *STREAMING_JOBS, *ATHENA_JOBS, reconcile],
-        schedules=build_schedules(reconcile, ops),
+        jobs=[*build_jobs(), *STREAMING_JOBS, *ATHENA_JOBS, reconcile, maintain_job],
+        schedules=[*build_schedules(reconcile, ops), maintain_schedule],
         sensors=[
             *build_sensors(settings, ops),
             *([freshness.sensor] if freshness.sensor else []),

@@ -24,7 +24,7 @@ from authpulse_dagster.aws import apply_local_environment
 from authpulse_dagster.errors import AuthPulseError, ConfigError, InputError
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS, QUARANTINE, TABLES, USER_BEHAVIOR, USER_RISK_DAILY
-from authpulse_dagster.lakehouse.tables import count_rows, days_filter, ensure_table
+from authpulse_dagster.lakehouse.tables import count_rows, days_filter, load_table, scan_arrow
 from authpulse_dagster.lanl.formats import validate_format
 from authpulse_dagster.lanl.generator import generate
 from authpulse_dagster.lanl.readers import iter_batches
@@ -165,17 +165,17 @@ def summary(settings: Settings, first: date, last: date) -> str:
     f = days_filter(days)
     lines = [f"AuthPulse demo: {first} .. {last} ({len(days)} days)", "", "rows per table:"]
     for name, table_def in TABLES.items():
-        lines.append(f"  {table_def.layer:<7} {name:<16} {count_rows(ensure_table(catalog, table_def), f):>10,}")
+        lines.append(f"  {table_def.layer:<7} {name:<16} {count_rows(load_table(catalog, table_def), f):>10,}")
 
-    reasons = ensure_table(catalog, QUARANTINE).scan(row_filter=f, selected_fields=("reason",)).to_arrow()
+    reasons = scan_arrow(catalog, QUARANTINE, row_filter=f, selected_fields=("reason",))
     lines += ["", "quarantined by reason:"]
     counts = sorted(pc.value_counts(reasons.column("reason")).to_pylist(), key=lambda c: -c["counts"]) if reasons.num_rows else []
     lines += [f"  {c['values']:<24} {c['counts']:>8,}" for c in counts] or ["  (none)"]
 
-    behavior = ensure_table(catalog, USER_BEHAVIOR).scan(
+    behavior = scan_arrow(catalog, USER_BEHAVIOR,
         row_filter=And(EqualTo("event_date", last.isoformat()), EqualTo("window", "1d")),
         selected_fields=("user_id", "distinct_computers", "events", "new_computers"),
-    ).to_arrow()
+    )
     top = behavior.sort_by([("distinct_computers", "descending"), ("events", "descending"), ("user_id", "ascending")]).slice(0, 10)
     lines += ["", f"top 10 users by distinct computers on {last}:", f"  {'user':<10} {'computers':>9} {'new':>5} {'events':>8}"]
     lines += [
@@ -204,7 +204,7 @@ def run_live(settings: Settings, live_file: Path, fmt: str = "lanl2014", echo=pr
     echo(f"replayed {report.sent:,} records into Kinesis stream {settings.stream_name} "
          f"in {report.seconds:.1f} s ({report.failed} failed, {report.retried} retried)")
     checkpoint = str(settings.home / "checkpoints" / "demo-stream")
-    spark = get_spark()
+    spark = get_spark(settings)
     totals = {"batches": 0, "records": 0, "raw_events": 0, "quarantine": 0, "auth_events": 0, "late_events": 0, "alerts": 0}
     query, processor = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=50_000)
     try:
@@ -231,9 +231,9 @@ def risk_summary(settings: Settings, first: date, last: date, top: int = 10) -> 
     catalog = load_catalog(settings)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     f = days_filter(days)
-    daily = ensure_table(catalog, USER_RISK_DAILY).scan(
+    daily = scan_arrow(catalog, USER_RISK_DAILY,
         row_filter=f, selected_fields=("user_id", "event_date", "risk_score", "high_risk_events", "top_reasons")
-    ).to_arrow()
+    )
     best: dict[str, dict] = {}
     reasons: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for r in daily.to_pylist():
@@ -252,9 +252,9 @@ def risk_summary(settings: Settings, first: date, last: date, top: int = 10) -> 
         f"{', '.join(r['top_reasons']) or '-'}"
         for r in ranked if r["risk_score"] > 0
     ] or ["  (no user scored above 0: the rules need 7 days of history before they judge anyone)"]
-    alerts = ensure_table(catalog, ALERTS).scan(row_filter=f, selected_fields=("severity",)).to_arrow()
+    alerts = scan_arrow(catalog, ALERTS, row_filter=f, selected_fields=("severity",))
     by_sev = {k: v for k, v in sorted(collections.Counter(alerts["severity"].to_pylist()).items())}
-    delivered = ensure_table(catalog, ALERT_DELIVERIES).scan(row_filter=f, selected_fields=("path",)).to_arrow()
+    delivered = scan_arrow(catalog, ALERT_DELIVERIES, row_filter=f, selected_fields=("path",))
     by_path = collections.Counter(delivered["path"].to_pylist())
     lines += [
         "",

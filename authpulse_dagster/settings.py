@@ -75,6 +75,10 @@ class Settings:
     alert_queue: str = "authpulse-alerts-local"
     metrics_namespace: str = "AuthPulse"
     step_mode: str = "in_process"
+    # Table maintenance (the maintain_tables job): time travel reaches back this far.
+    snapshot_retention_hours: int = 120
+    snapshot_retain_last: int = 50
+    orphan_file_age_hours: int = 24
     # AWS resources; present (and validated) only when env == "aws". See AwsSettings.
     aws: "AwsSettings | None" = None
 
@@ -101,6 +105,9 @@ class Settings:
             alert_queue=e.get("AUTHPULSE_ALERT_QUEUE") or "authpulse-alerts-local",
             metrics_namespace=e.get("AUTHPULSE_METRICS_NAMESPACE") or "AuthPulse",
             step_mode=_choice(e, "AUTHPULSE_STEP_MODE", ("in_process", "pipes"), "in_process"),
+            snapshot_retention_hours=_int(e, "AUTHPULSE_SNAPSHOT_RETENTION_HOURS", 120, minimum=1),
+            snapshot_retain_last=_int(e, "AUTHPULSE_SNAPSHOT_RETAIN_LAST", 50, minimum=1),
+            orphan_file_age_hours=_int(e, "AUTHPULSE_ORPHAN_FILE_AGE_HOURS", 24, minimum=1),
             aws=aws,
         )
 
@@ -232,6 +239,17 @@ class EmrSettings:
     log_uri: str = ""
     python: str = "python3.11"
     poll_seconds: float = 15.0
+    # spark-submit sizes: in cluster mode the driver's JVM starts before any builder
+    # setting is read, so memory must be passed on the command line.
+    driver_memory: str = "4g"
+    executor_memory: str = "16g"
+    executor_cores: int = 4
+    # Transient clusters only: what the stack outputs for them (private subnet,
+    # tagged EMR-managed security groups, the security configuration).
+    security_configuration: str = ""
+    primary_security_group: str = ""
+    core_security_group: str = ""
+    service_access_security_group: str = ""
 
     @property
     def archive_uri(self) -> str:
@@ -311,11 +329,21 @@ def _emr_from(r: _Reader, pipes_bucket: str) -> EmrSettings:
             "AUTHPULSE_EMR_CLUSTER_ID is not set; AUTHPULSE_ENV=aws needs it (the EMR cluster for Spark steps), "
             "or AUTHPULSE_EMR_TRANSIENT=1 to start a cluster per step",
         )
-    service_role = instance_profile = subnet = ""
+    service_role = instance_profile = subnet = security_configuration = primary_sg = core_sg = service_sg = ""
     if transient:
-        service_role = r.required("AUTHPULSE_EMR_SERVICE_ROLE", "the EMR service role for transient clusters", re.compile(r"^[\w+=,.@/:-]{1,2048}$"), "EMR_DefaultRole_V2")
-        instance_profile = r.required("AUTHPULSE_EMR_INSTANCE_PROFILE", "the EC2 instance profile for transient clusters", re.compile(r"^[\w+=,.@/:-]{1,2048}$"), "EMR_EC2_DefaultRole")
-        subnet = r.optional("AUTHPULSE_EMR_SUBNET_ID", "", "a subnet id", re.compile(r"^subnet-[0-9a-f]{8,17}$"), "subnet-0123456789abcdef0")
+        # Every one is required: without the subnet a cluster lands in the default VPC, without the
+        # security configuration it has no disk encryption, TLS or IMDSv2, and without the tagged
+        # security groups the v2 service policy cannot launch it (the stack outputs them all).
+        name = re.compile(r"^[\w+=,.@/:-]{1,2048}$")
+        sg = re.compile(r"^sg-[0-9a-f]{8,17}$")
+        service_role = r.required("AUTHPULSE_EMR_SERVICE_ROLE", "the EMR service role for transient clusters", name, "EMR_DefaultRole_V2")
+        instance_profile = r.required("AUTHPULSE_EMR_INSTANCE_PROFILE", "the EC2 instance profile for transient clusters", name, "EMR_EC2_DefaultRole")
+        subnet = r.required("AUTHPULSE_EMR_SUBNET_ID", "the private subnet for transient clusters", re.compile(r"^subnet-[0-9a-f]{8,17}$"), "subnet-0123456789abcdef0")
+        security_configuration = r.required("AUTHPULSE_EMR_SECURITY_CONFIGURATION", "the EMR security configuration for transient clusters", re.compile(r"^[\w.-]{1,10280}$"), "AuthPulse-SecurityConfiguration")
+        primary_sg = r.required("AUTHPULSE_EMR_PRIMARY_SG", "the EMR-managed primary security group", sg, "sg-0123456789abcdef0")
+        core_sg = r.required("AUTHPULSE_EMR_CORE_SG", "the EMR-managed core/task security group", sg, "sg-0123456789abcdef0")
+        service_sg = r.required("AUTHPULSE_EMR_SERVICE_ACCESS_SG", "the EMR service-access security group", sg, "sg-0123456789abcdef0")
+    size = re.compile(r"^[1-9][0-9]*[kmgt]$")
     default_logs = f"s3://{pipes_bucket}/emr-logs" if pipes_bucket else ""
     return EmrSettings(
         artifacts_uri=artifacts,
@@ -330,4 +358,11 @@ def _emr_from(r: _Reader, pipes_bucket: str) -> EmrSettings:
         log_uri=r.s3_uri("AUTHPULSE_EMR_LOG_URI", "the S3 prefix for EMR logs", required=False, default=default_logs),
         python=r.optional("AUTHPULSE_EMR_PYTHON", "python3.11", "the Python 3.11 interpreter on the cluster nodes", re.compile(r"^[\w./-]+$")),
         poll_seconds=float(r.integer("AUTHPULSE_EMR_POLL_SECONDS", 15, minimum=1)),
+        driver_memory=r.optional("AUTHPULSE_EMR_DRIVER_MEMORY", "4g", "a JVM size like 4g or 512m", size, "4g"),
+        executor_memory=r.optional("AUTHPULSE_EMR_EXECUTOR_MEMORY", "16g", "a JVM size like 16g", size, "16g"),
+        executor_cores=r.integer("AUTHPULSE_EMR_EXECUTOR_CORES", 4, minimum=1),
+        security_configuration=security_configuration,
+        primary_security_group=primary_sg,
+        core_security_group=core_sg,
+        service_access_security_group=service_sg,
     )

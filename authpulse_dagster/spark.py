@@ -1,22 +1,37 @@
 """The one place a SparkSession is built.
 
 Locally the session runs ``local[*]`` inside the calling process (a Dagster
-run shares one session across its steps). On EMR the same step code gets the
-cluster's session, because ``getOrCreate`` returns the one spark-submit made.
+run shares one session across its steps), with Iceberg's Spark runtime and
+the SQLite JDBC driver from the jars folder ``make jars`` fills. On EMR the
+same step code gets the cluster's session, because ``getOrCreate`` returns the
+one spark-submit made, and EMR brings Iceberg itself.
+
+The ``authpulse`` Iceberg catalog is configured from the settings the caller
+passes (``lakehouse/spark_catalog.py``). A process normally has one data
+home; tests switch homes, and :func:`use_catalog` points the catalog at the
+new one.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from authpulse_dagster.errors import EnvironmentProblem
+from authpulse_dagster.lakehouse.spark_catalog import EXTENSIONS, SPARK_CATALOG, iceberg_spark_conf
+from authpulse_dagster.lakehouse.schemas import NAMESPACE
+from authpulse_dagster.settings import LOCAL, Settings
 
 MIN_JAVA = 17
+# Filled by `make jars` from jvm/pom.xml (git-ignored, cached between runs).
+DEFAULT_JARS_DIR = Path(__file__).resolve().parent.parent / ".jars"
+REQUIRED_JARS = ("iceberg-spark-runtime-4.1_2.13-", "sqlite-jdbc-")
 
 
 def check_java() -> None:
@@ -34,8 +49,6 @@ def check_java() -> None:
 
 
 def _java_major(version_output: str) -> int | None:
-    import re
-
     m = re.search(r'version "(\d+)(?:\.(\d+))?', version_output)
     if not m:
         return None
@@ -43,26 +56,75 @@ def _java_major(version_output: str) -> int | None:
     return int(m.group(2)) if major == 1 and m.group(2) else major
 
 
-def get_spark(app_name: str = "authpulse") -> SparkSession:
-    """Return the process's SparkSession, creating a local one if none is active."""
+def local_jars(jars_dir: Path | None = None) -> list[str]:
+    """The jars local Spark loads, or one clear line saying how to fetch them."""
+    folder = Path(os.environ.get("AUTHPULSE_JARS_DIR") or jars_dir or DEFAULT_JARS_DIR)
+    jars = sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
+    missing = [prefix for prefix in REQUIRED_JARS if not any(Path(j).name.startswith(prefix) for j in jars)]
+    if missing:
+        raise EnvironmentProblem(
+            f"the Iceberg Spark jars are not in {folder} (missing {', '.join(p.rstrip('-') for p in missing)}); "
+            "run 'make jars' (needs Maven: apt-get install maven)"
+        )
+    return jars
+
+
+def _is_local(master: str) -> bool:
+    return master.startswith("local")
+
+
+def get_spark(settings: Settings, app_name: str = "authpulse") -> SparkSession:
+    """The process's SparkSession with the ``authpulse`` catalog pointing at ``settings``' lakehouse."""
     active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    check_java()
-    # Python workers must run the interpreter that has pyspark and this package.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    spark = active if active is not None else _build(app_name)
+    use_catalog(spark, settings)
+    return spark
+
+
+def _build(app_name: str) -> SparkSession:
+    master = os.environ.get("AUTHPULSE_SPARK_MASTER", "local[*]")
+    builder = SparkSession.builder.appName(app_name)
+    if _is_local(master):
+        check_java()
+        # Python workers must run the interpreter that has pyspark and this package.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        builder = (
+            builder.master(master)
+            .config("spark.jars", ",".join(local_jars()))
+            .config("spark.driver.memory", os.environ.get("AUTHPULSE_SPARK_DRIVER_MEMORY", "4g"))
+            .config("spark.ui.enabled", os.environ.get("AUTHPULSE_SPARK_UI", "false"))
+            # The local metastore is Iceberg's catalog; Spark's own Derby/Hive one is never used.
+            .config("spark.sql.catalogImplementation", "in-memory")
+        )
     builder = (
-        SparkSession.builder.appName(app_name)
-        .master(os.environ.get("AUTHPULSE_SPARK_MASTER", "local[*]"))
-        .config("spark.driver.memory", os.environ.get("AUTHPULSE_SPARK_DRIVER_MEMORY", "4g"))
+        builder.config("spark.sql.extensions", EXTENSIONS)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", os.environ.get("AUTHPULSE_SPARK_SHUFFLE_PARTITIONS", "8"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.enabled", os.environ.get("AUTHPULSE_SPARK_UI", "false"))
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=WARN")
     )
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def use_catalog(spark: SparkSession, settings: Settings) -> None:
+    """Point the session's ``authpulse`` catalog at ``settings``' lakehouse (a no-op when it already does)."""
+    conf = iceberg_spark_conf(settings)
+    prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
+    current = {k: spark.conf.get(k, None) for k in conf if k.startswith(prefix)}
+    if all(current[k] == conf[k] for k in current):
+        return
+    for key, value in conf.items():
+        if key.startswith(prefix) or key == "spark.sql.sources.partitionOverwriteMode":
+            spark.conf.set(key, value)
+    if any(v is not None for v in current.values()):
+        # The catalog was loaded for another home: drop Spark's loaded catalogs so the next use
+        # reads the new configuration (CatalogManager.reset, public in the JVM).
+        spark._jsparkSession.sessionState().catalogManager().reset()
+    if settings.env == LOCAL:
+        # In AWS the stack creates the Glue database; the job's role may not (glue:CreateDatabase).
+        settings.warehouse.mkdir(parents=True, exist_ok=True)
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {SPARK_CATALOG}.{NAMESPACE}")

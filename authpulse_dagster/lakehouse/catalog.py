@@ -1,4 +1,9 @@
-"""The pyiceberg catalog: SQLite + a local warehouse folder locally, Glue + S3 in AWS."""
+"""The pyiceberg catalog, for Python-side reads: SQLite + a local warehouse folder locally, Glue + S3 in AWS.
+
+Opening it creates nothing: Spark creates the namespace locally
+(``spark.use_catalog``) and the deploy stack creates the Glue database, so a
+reader (a sensor, the API) needs read permissions only.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,21 @@ import os
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import NamespaceAlreadyExistsError
 
-from authpulse_dagster.lakehouse.schemas import NAMESPACE
 from authpulse_dagster.settings import LOCAL, Settings
 
 CATALOG_NAME = "authpulse"
 
 
 def load_catalog(settings: Settings) -> Catalog:
-    """Open the catalog for the configured environment and make sure the namespace exists."""
-    catalog = _local_catalog(settings) if settings.env == LOCAL else glue_catalog(settings)
-    try:
-        catalog.create_namespace(NAMESPACE)
-    except NamespaceAlreadyExistsError:
-        pass
-    return catalog
+    """Open the catalog for the configured environment (read-only use)."""
+    return _local_catalog(settings) if settings.env == LOCAL else glue_catalog(settings)
 
 
 def _local_catalog(settings: Settings) -> Catalog:
     settings.home.mkdir(parents=True, exist_ok=True)
-    settings.warehouse.mkdir(parents=True, exist_ok=True)
-    return SqlCatalog(CATALOG_NAME, uri=settings.catalog_uri, warehouse=settings.warehouse.as_uri())
+    # schema_version v1: the iceberg_tables layout Iceberg's Java JdbcCatalog (Spark's side) uses too.
+    return SqlCatalog(CATALOG_NAME, uri=settings.catalog_uri, warehouse=settings.warehouse.as_uri(), schema_version="v1")
 
 
 def glue_catalog(settings: Settings) -> Catalog:

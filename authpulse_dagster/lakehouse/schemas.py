@@ -1,19 +1,17 @@
 """Every AuthPulse Iceberg table, defined in one place.
 
 Each table is an explicit Iceberg schema with a doc on every field, a day
-partition on ``event_date`` and the sort order its writer applies. Field ids
-are fixed here: tables evolve only by adding fields with new ids (see
-:func:`authpulse_dagster.lakehouse.tables.ensure_table`).
+partition on ``event_date`` and the sort order its writer applies. Spark
+creates the tables from these definitions (``spark_tables.ensure_table``);
+tables evolve only by adding fields at the end, which Spark adds with
+``ALTER TABLE ... ADD COLUMN`` (older files read them as null).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.table.sorting import SortField, SortOrder
-from pyiceberg.transforms import IdentityTransform
 from pyiceberg.types import (
     BinaryType,
     BooleanType,
@@ -37,23 +35,12 @@ class TableDef:
     description: str
     schema: Schema
     sort_by: tuple[str, ...]
+    # Identity partitions; every table has event_date (daily Dagster partitions).
+    partition_by: tuple[str, ...] = ("event_date",)
 
     @property
     def identifier(self) -> str:
         return f"{NAMESPACE}.{self.name}"
-
-    @property
-    def partition_spec(self) -> PartitionSpec:
-        source_id = self.schema.find_field("event_date").field_id
-        return PartitionSpec(
-            PartitionField(source_id=source_id, field_id=1000, transform=IdentityTransform(), name="event_date")
-        )
-
-    @property
-    def sort_order(self) -> SortOrder:
-        return SortOrder(
-            *[SortField(source_id=self.schema.find_field(c).field_id, transform=IdentityTransform()) for c in self.sort_by]
-        )
 
     @property
     def column_names(self) -> list[str]:
@@ -84,6 +71,8 @@ RAW_EVENTS = TableDef(
         _f(13, "ingested_at", TimestamptzType(), "When AuthPulse landed the record", True),
     ),
     sort_by=("source_file", "line_number"),
+    # By source too, so a file re-ingest replaces its own rows and never the stream's (and compaction never mixes them).
+    partition_by=("event_date", "source"),
 )
 
 QUARANTINE = TableDef(
@@ -273,8 +262,36 @@ ALERTS = TableDef(
         _f(10, "event_ids", _strings(101), "High-risk events in the window (at most 100, highest scores first)", True),
         _f(11, "updated_at", TimestamptzType(), "When the alert's content was last computed"),
         _f(12, "model_version", StringType(), "Model version"),
+        _f(13, "entity_type", StringType(), "What the alert is about: 'user' or 'host' (null on alerts written before hosts)"),
+        _f(14, "entity_id", StringType(), "The user or computer the alert is about"),
+        _f(15, "related_users", _strings(102), "Host alerts: users seen on the host for the first time that day, riskiest first"),
     ),
     sort_by=("user_id",),
+)
+
+HOST_RISK_DAILY = TableDef(
+    name="host_risk_daily",
+    layer="gold",
+    description="One row per active computer and day: the host as an entity (users it sees for the first time "
+    "against its own history and its peers, new sources, the evidence of the users on it) and its decaying risk.",
+    schema=Schema(
+        _f(1, "computer_id", StringType(), "Computer", True),
+        _f(2, "event_date", DateType(), "Day (partition)", True),
+        _f(3, "users_in", LongType(), "Distinct users authenticating to it that day", True),
+        _f(4, "new_users_in", LongType(), "...of which not seen on it in the lookback", True),
+        _f(5, "new_sources_in", LongType(), "Distinct source computers (LANL 2015) not seen reaching it in the lookback", True),
+        _f(6, "users_out", LongType(), "Distinct users starting remote logons from it (LANL 2015)", True),
+        _f(7, "new_users_out", LongType(), "...of which never started from it in the lookback", True),
+        _f(8, "expected_in", DoubleType(), "New users in a normal day: max(own history, peers), plus margin"),
+        _f(9, "expected_out", DoubleType(), "Same for users starting from it"),
+        _f(10, "evidence", DoubleType(), "Risk of the events of users new to it (user to host flow)", True),
+        _f(11, "day_score", DoubleType(), "This day's host score (0-100)", True),
+        _f(12, "risk_score", DoubleType(), "Accumulated score: day scores of the decay window * decay^age, capped at 100", True),
+        _f(13, "related_users", _strings(100), "Users new to it that day, riskiest first (at most hosts.max_related_users)", True),
+        _f(14, "top_reasons", _strings(101), "What drove the day score", True),
+        _f(15, "model_version", StringType(), "Model version", True),
+    ),
+    sort_by=("computer_id",),
 )
 
 ALERT_DELIVERIES = TableDef(
@@ -308,5 +325,6 @@ TABLES: dict[str, TableDef] = {
         USER_RISK_DAILY,
         ALERTS,
         ALERT_DELIVERIES,
+        HOST_RISK_DAILY,
     )
 }

@@ -6,65 +6,62 @@ that stream's newest commit on the table: if it is B or later, the batch was
 already written (Spark is replaying it after a crash) and is skipped. Spark
 replays a batch with exactly the same records, so "skip if present" gives
 exactly-once per table whatever point the job was killed at.
+
+The check needs the stream's newest snapshot on each table, which table
+maintenance never expires (it keeps the newest snapshots, see
+``lakehouse/maintenance.py``).
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-import pyarrow as pa
-from pyiceberg.table import Snapshot, Table
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from authpulse_dagster.lakehouse.tables import conform
+from authpulse_dagster.lakehouse import spark_tables
+from authpulse_dagster.lakehouse.schemas import TableDef
 
 STREAM_ID = "authpulse.stream_id"
 BATCH_ID = "authpulse.stream_batch_id"
-# Snapshots to look back through for a stream's last commit (batch commits of other assets interleave).
-MAX_LOOKBACK = 2000
 
 
-def _stream_snapshots(table: Table, stream_id: str):
-    snapshot: Snapshot | None = table.current_snapshot()
-    seen = 0
-    while snapshot is not None and seen < MAX_LOOKBACK:
-        summary = snapshot.summary.additional_properties if snapshot.summary else {}
-        if summary.get(STREAM_ID) == stream_id:
-            yield int(summary[BATCH_ID]), dict(summary)
-        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
-        seen += 1
+def _stream_commits(spark: SparkSession, table_def: TableDef, stream_id: str) -> list[tuple[int, dict[str, str]]]:
+    """(batch id, summary) of the stream's commits on the table, newest batch first."""
+    mine = F.col("summary").getItem(STREAM_ID) == F.lit(stream_id)
+    commits = spark_tables.snapshot_summaries(spark, table_def, where=mine)
+    return sorted(((int(c["summary"][BATCH_ID]), c["summary"]) for c in commits), key=lambda c: -c[0])
 
 
-def last_committed_batch(table: Table, stream_id: str) -> int | None:
-    for batch_id, _ in _stream_snapshots(table, stream_id):
-        return batch_id
-    return None
+def last_committed_batch(spark: SparkSession, table_def: TableDef, stream_id: str) -> int | None:
+    commits = _stream_commits(spark, table_def, stream_id)
+    return commits[0][0] if commits else None
 
 
-def summary_before(table: Table, stream_id: str, batch_id: int) -> dict[str, str] | None:
+def summary_before(spark: SparkSession, table_def: TableDef, stream_id: str, batch_id: int) -> dict[str, str] | None:
     """The stream's newest commit summary from a batch before ``batch_id`` (state as the batch began)."""
-    for committed, summary in _stream_snapshots(table, stream_id):
+    for committed, summary in _stream_commits(spark, table_def, stream_id):
         if committed < batch_id:
             return summary
     return None
 
 
-WRITTEN, NOTHING, ALREADY = "written", "nothing to write", "already committed"
+WRITTEN, ALREADY = "written", "already committed"
 
 
 def append_once(
-    table: Table, data: pa.Table, stream_id: str, batch_id: int, properties: Mapping[str, object] | None = None
-) -> str:
-    """Append ``data`` as batch ``batch_id`` unless that batch is already in the table.
+    df: DataFrame, table_def: TableDef, stream_id: str, batch_id: int, properties: Mapping[str, object] | None = None
+) -> tuple[str, int]:
+    """Append ``df`` as batch ``batch_id`` unless that batch is already in the table.
 
-    Returns ``WRITTEN``, ``NOTHING`` (no rows and no state to record) or
-    ``ALREADY`` (a replayed batch, skipped).
+    Returns (``WRITTEN`` or ``ALREADY``, rows added). An empty batch still
+    commits (an empty snapshot), so the batch id and any state properties are
+    recorded for the next batch.
     """
-    table.refresh()
-    last = last_committed_batch(table, stream_id)
+    spark = df.sparkSession
+    last = last_committed_batch(spark, table_def, stream_id)
     if last is not None and last >= batch_id:
-        return ALREADY
-    if data.num_rows == 0 and not properties:
-        return NOTHING
+        return ALREADY, 0
     props = {STREAM_ID: stream_id, BATCH_ID: str(batch_id), **{k: str(v) for k, v in (properties or {}).items()}}
-    table.append(conform(table, data), snapshot_properties=props)
-    return WRITTEN
+    snapshot_id = spark_tables.append(df, table_def, props)
+    return WRITTEN, spark_tables.added_records(spark, table_def, snapshot_id)

@@ -12,8 +12,8 @@ the file). Each micro-batch, through ``foreachBatch``:
    time seen before the batch): they stay in bronze, are counted and listed in
    ``late_events`` for a backfill, and do not enter silver;
 5. appends the rest to ``auth_events``;
-6. rebuilds the gold tables for the days the batch touched, with the gold steps
-   the batch assets run (incremental by day partition);
+6. rebuilds gold and risk for the days the batch touched, walking the same
+   pipeline registry the batch assets are built from (``pipeline.stream_steps``);
 7. publishes CloudWatch metrics and writes a status file the Dagster resource reads.
 
 Exactly once: every append is tagged with the stream id and batch id and is
@@ -40,18 +40,14 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from authpulse_dagster.lakehouse.catalog import load_catalog
+from authpulse_dagster.lakehouse import spark_tables
 from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, LATE_EVENTS, QUARANTINE, RAW_EVENTS
-from authpulse_dagster.lakehouse.spark_io import read_table
-from authpulse_dagster.lakehouse.tables import days_filter, ensure_table
 from authpulse_dagster.live import metrics
 from authpulse_dagster.live.sink import ALREADY, append_once, summary_before
 from authpulse_dagster.live.stream_transforms import bronze_from_kinesis, late_rows, split_late, watermark_from
-from authpulse_dagster.resources.streaming import STATUS_FILE
+from authpulse_dagster.live.status import STATUS_FILE
+from authpulse_dagster.pipeline import stream_steps
 from authpulse_dagster.settings import Settings
-from authpulse_dagster.risk import publish
-from authpulse_dagster.steps import gold as gold_steps
-from authpulse_dagster.steps import risk as risk_steps
 from authpulse_dagster.steps.context import StepContext
 from authpulse_dagster.transforms.silver import deduplicate, parse, quarantine_rows, valid_events
 from authpulse_dagster.transforms.validation import ParseOptions
@@ -90,7 +86,6 @@ class BatchProcessor:
         self.stream_id = stream_id
         self.stream_name = stream_name
         self.publish_metrics = publish_metrics
-        self.catalog = load_catalog(settings)
         self.opts = ParseOptions(settings.dataset_epoch, settings.max_line_bytes, settings.max_dataset_seconds)
         self.last: BatchReport | None = None
         # Recent batches (bounded: the job runs for days); the demo reads them to report.
@@ -113,13 +108,14 @@ class BatchProcessor:
     def process(self, records: DataFrame, batch_id: int) -> BatchReport:
         started = time.monotonic()
         spark = records.sparkSession
-        tables = {d.name: ensure_table(self.catalog, d) for d in (RAW_EVENTS, QUARANTINE, LATE_EVENTS, AUTH_EVENTS)}
         skipped: list[str] = []
+        added: dict[str, int] = {}
 
-        def append(name: str, df_or_arrow, props=None) -> None:
-            data = df_or_arrow.toArrow() if isinstance(df_or_arrow, DataFrame) else df_or_arrow
-            if append_once(tables[name], data, self.stream_id, batch_id, props) == ALREADY:
-                skipped.append(name)
+        def append(table_def, df: DataFrame, props=None) -> None:
+            status, rows = append_once(df, table_def, self.stream_id, batch_id, props)
+            added[table_def.name] = rows
+            if status == ALREADY:
+                skipped.append(table_def.name)
 
         records = records.persist(StorageLevel.MEMORY_AND_DISK)
         stats = records.agg(
@@ -130,58 +126,58 @@ class BatchProcessor:
         # ingested_at is fixed per batch so a replayed batch lands identical rows.
         ingested_at = datetime.now(timezone.utc)
         bronze = bronze_from_kinesis(records, ingested_at).persist(StorageLevel.MEMORY_AND_DISK)
-        append(RAW_EVENTS.name, bronze)
+        append(RAW_EVENTS, bronze)
 
         parsed = parse(bronze, self.opts).persist(StorageLevel.MEMORY_AND_DISK)
-        quarantined = quarantine_rows(parsed).toArrow()
-        append(QUARANTINE.name, quarantined)
+        append(QUARANTINE, quarantine_rows(parsed))
 
         valid = valid_events(parsed)
         days = sorted(r["event_date"] for r in valid.select("event_date").distinct().collect())
         # Watermark state as it was before this batch, so a replayed batch splits the same way.
-        state = summary_before(tables[AUTH_EVENTS.name], self.stream_id, batch_id) or {}
+        state = summary_before(spark, AUTH_EVENTS, self.stream_id, batch_id) or {}
         shard_max = {k: datetime.fromisoformat(v) for k, v in json.loads(state.get(SHARD_MAX_EVENT_TS, "{}")).items()}
         watermark = watermark_from(shard_max)
 
         existing = None
         if days:
-            existing = read_table(spark, tables[AUTH_EVENTS.name], days_filter(days)).select("event_id", "event_date")
+            existing = spark_tables.read_days(spark, AUTH_EVENTS, days[0], days[-1]).select("event_id", "event_date")
             existing = existing.where(F.col("event_date").isin(days))
         events = deduplicate(valid, existing).persist(StorageLevel.MEMORY_AND_DISK)
         on_time, late = split_late(events, watermark)
-        late_arrow = late_rows(late, watermark, batch_id, bronze).toArrow() if watermark else None
-        if late_arrow is not None:
-            append(LATE_EVENTS.name, late_arrow)
+        if watermark:
+            append(LATE_EVENTS, late_rows(late, watermark, batch_id, bronze))
 
-        silver = on_time.toArrow()
         for row in valid.groupBy("shard_id").agg(F.max("event_ts").alias("t")).collect():
-            t = row["t"].replace(tzinfo=timezone.utc)
+            t = row["t"].astimezone(timezone.utc)
             shard_max[row["shard_id"]] = max(t, shard_max.get(row["shard_id"], t))
         state_props = {SHARD_MAX_EVENT_TS: json.dumps({k: v.isoformat() for k, v in shard_max.items()})}
-        append(AUTH_EVENTS.name, silver, state_props if shard_max else None)
+        append(AUTH_EVENTS, on_time, state_props if shard_max else None)
 
         alerts_sent, alert_error = 0, None
         if days:
-            # Gold for the touched days, recomputed from silver by the batch path's own steps.
-            ctx = StepContext(self.settings, days, run_id=f"stream:{self.stream_id}:{batch_id}", open_catalog=self.catalog)
-            for step in (gold_steps.run_user_host_daily, gold_steps.run_user_behavior, gold_steps.run_host_popularity):
-                step(ctx)
-            # Risk for the same days with the batch code: near-real-time alerts, same scores.
-            for step in risk_steps.SCORING_CHAIN:
-                step(ctx)
-            risk_steps.write_alerts(ctx)
-            alerts_sent, alert_error = self._deliver(days, batch_id)
+            # Gold and risk for the touched days, by the batch path's own steps (the pipeline registry).
+            ctx = StepContext(self.settings, days, run_id=f"stream:{self.stream_id}:{batch_id}", path="stream", open_spark=spark)
+            for step in stream_steps():
+                if not step.best_effort_in_stream:
+                    step.run(ctx)
+                    continue
+                try:
+                    result = step.run(ctx)
+                    alerts_sent += sum(int(m.get("alerts_published", 0)) for m in result.metadata.values())
+                except Exception as exc:  # SNS down or throttled: the alerts are in the table; the next batch retries
+                    log.warning("batch %s: %s not done yet: %s", batch_id, step.name, exc)
+                    alert_error = f"{type(exc).__name__}: {exc}"
 
         newest = stats["newest_arrival"]
-        lag_ms = int((datetime.now(timezone.utc) - newest.replace(tzinfo=timezone.utc)).total_seconds() * 1000) if newest else None
+        lag_ms = int((datetime.now(timezone.utc) - newest.astimezone(timezone.utc)).total_seconds() * 1000) if newest else None
         for df in (events, parsed, bronze, records):
             df.unpersist()
         return BatchReport(
             batch_id=batch_id,
             records=int(stats["n"]),
-            quarantined=quarantined.num_rows,
-            late=late_arrow.num_rows if late_arrow is not None else 0,
-            silver_rows=silver.num_rows,
+            quarantined=added.get(QUARANTINE.name, 0),
+            late=added.get(LATE_EVENTS.name, 0),
+            silver_rows=added.get(AUTH_EVENTS.name, 0),
             days=[d.isoformat() for d in days],
             batch_seconds=round(time.monotonic() - started, 3),
             millis_behind_latest=stats["behind"],
@@ -191,14 +187,6 @@ class BatchProcessor:
             alerts_sent=alerts_sent,
             alert_error=alert_error,
         )
-
-    def _deliver(self, days: list, batch_id: int) -> tuple[int, str | None]:
-        """Send the days' new alerts; a failure is logged and reported, never raised."""
-        try:
-            return publish.deliver(self.settings, self.catalog, days, "stream").sent, None
-        except Exception as exc:  # SNS down or throttled: the alerts are in the table, delivery retries later
-            log.warning("batch %s: alerts not delivered yet: %s", batch_id, exc)
-            return 0, f"{type(exc).__name__}: {exc}"
 
 
 def status_path(settings: Settings) -> Path:
@@ -271,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     apply_local_environment(settings)
     checkpoint = args.checkpoint or str(settings.home / "checkpoints" / "stream")
-    spark = get_spark("authpulse-stream")
+    spark = get_spark(settings, "authpulse-stream")
     query, processor = start_query(spark, settings, checkpoint, 0 if args.available_now else args.trigger_seconds, args.max_records)
     write_status(settings, {"state": "running", "pid": os.getpid(), "batch_id": None, "started_at": datetime.now(timezone.utc).isoformat()})
     log.info("streaming from %s, checkpoint %s", settings.stream_name, checkpoint)

@@ -28,7 +28,7 @@ from authpulse_dagster.processes import pid_alive
 from authpulse_dagster.settings import Settings
 
 PID_FILE = "stream.pid"
-STATUS_FILE = "stream-status.json"
+from authpulse_dagster.live.status import STATUS_FILE  # noqa: F401 (re-exported for callers)
 LOG_FILE = "stream.log"
 
 

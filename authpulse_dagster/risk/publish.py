@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Iterable
 
-import pyarrow as pa
-from pyiceberg.catalog import Catalog
+from pyspark.sql import Row, SparkSession
+from pyspark.sql import functions as F
 
 from authpulse_dagster import notify
 from authpulse_dagster.aws import apply_local_environment
 from authpulse_dagster.errors import EnvironmentProblem
 from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS
-from authpulse_dagster.lakehouse.tables import conform, days_filter, ensure_table
+from authpulse_dagster.lakehouse import spark_tables
 from authpulse_dagster.settings import Settings
 
 SEVERITY_RANK = {"medium": 1, "high": 2, "critical": 3}
@@ -73,13 +73,23 @@ def message(alert: dict, escalated_from: str | None, path: str) -> tuple[str, di
     return subject, body, {"severity": alert["severity"], "user": alert["user_id"]}
 
 
-def deliver(settings: Settings, catalog: Catalog, days: Iterable[date], path: str) -> Delivery:
+def _rows(spark: SparkSession, table_def, days: list[date]) -> list[dict]:
+    """The days' rows of a small table (alerts, the ledger) on the driver, times as aware UTC datetimes."""
+    df = spark_tables.read_days(spark, table_def, days[0], days[-1]).where(F.col("event_date").isin(days))
+    return [_aware(r) for r in df.collect()]
+
+
+def _aware(row: Row) -> dict:
+    # PySpark hands timestamps back as naive local times of this process.
+    return {k: v.astimezone(timezone.utc) if isinstance(v, datetime) else v for k, v in row.asDict().items()}
+
+
+def deliver(settings: Settings, spark: SparkSession, days: Iterable[date], path: str,
+            snapshot_properties: dict[str, str] | None = None) -> Delivery:
     """Publish the not-yet-sent alerts of ``days``; record each in the ledger."""
     days = sorted(set(days))
-    row_filter = days_filter(days)
-    alerts = ensure_table(catalog, ALERTS).scan(row_filter=row_filter).to_arrow().to_pylist()
-    ledger = ensure_table(catalog, ALERT_DELIVERIES)
-    delivered = ledger.scan(row_filter=row_filter).to_arrow().to_pylist()
+    alerts = _rows(spark, ALERTS, days)
+    delivered = _rows(spark, ALERT_DELIVERIES, days)
     todo = pending(alerts, delivered)
     if not todo:
         return Delivery(sent=0, already_sent=len(alerts), topic_arn="")
@@ -108,5 +118,6 @@ def deliver(settings: Settings, catalog: Catalog, days: Iterable[date], path: st
     finally:
         # Whatever went out is recorded, even if a later publish failed.
         if rows:
-            ledger.append(conform(ledger, pa.Table.from_pylist(rows)))
+            ledger = spark_tables.dataframe(spark, ALERT_DELIVERIES, rows)
+            spark_tables.append(ledger, ALERT_DELIVERIES, {"authpulse.asset": ALERT_DELIVERIES.name, **(snapshot_properties or {})})
     return Delivery(sent=len(rows), already_sent=len(alerts) - len(todo), topic_arn=arn)

@@ -15,10 +15,8 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
-from pyiceberg.catalog import Catalog
 from pyspark.sql import SparkSession
 
-from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.settings import Settings
 
 
@@ -48,7 +46,8 @@ class StepContext:
     days: list[date]
     run_id: str = "manual"
     asset_partition: str = ""
-    open_catalog: Catalog | None = field(default=None, repr=False)  # reuse one the caller already has
+    path: str = "batch"  # or "stream": which path wrote a row (the alert ledger records it)
+    open_spark: SparkSession | None = field(default=None, repr=False)  # the caller's session, e.g. a stream's
 
     def __post_init__(self) -> None:
         self.days = sorted(set(self.days))
@@ -59,14 +58,12 @@ class StepContext:
             self.asset_partition = first.isoformat() if first == last else f"{first}...{last}"
 
     @cached_property
-    def catalog(self) -> Catalog:
-        return self.open_catalog or load_catalog(self.settings)
-
-    @cached_property
     def spark(self) -> SparkSession:
+        if self.open_spark is not None:
+            return self.open_spark
         from authpulse_dagster.spark import get_spark
 
-        return get_spark()
+        return get_spark(self.settings)
 
     def snapshot_properties(self, asset: str) -> dict[str, str]:
         return {

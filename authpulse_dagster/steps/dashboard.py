@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from authpulse_dagster.dashboard.build import build_page
 from authpulse_dagster.dashboard.io import dashboard_path, read_dashboard_data, write_atomically
+from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.steps.context import StepContext, StepResult
 
 ASSET = "risk_dashboard"
@@ -20,7 +21,7 @@ ASSET = "risk_dashboard"
 
 def run_dashboard(ctx: StepContext) -> StepResult:
     started = time.monotonic()
-    data = read_dashboard_data(ctx.catalog)
+    data = read_dashboard_data(load_catalog(ctx.settings))
     page = build_page(data, generated_at=datetime.now(timezone.utc))
     path = dashboard_path(ctx.settings)
     size = write_atomically(path, page.html)

@@ -1,29 +1,25 @@
-"""Step names → step functions: the contract between a step runner and the steps."""
+"""Step names → step functions: the contract between a step runner and the steps.
+
+The daily steps come from the pipeline registry (``authpulse_dagster.pipeline``);
+the others are the unpartitioned work a step runner can also run.
+"""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from authpulse_dagster.steps import bronze, gold, risk, silver
-from authpulse_dagster.steps import dashboard
+from authpulse_dagster.pipeline import PIPELINE
+from authpulse_dagster.steps import dashboard, maintenance
 from authpulse_dagster.steps.context import StepContext, StepResult
 
 STEPS: dict[str, Callable[[StepContext], StepResult]] = {
-    "bronze": bronze.run,
-    "silver": silver.run,
-    "user_host_daily": gold.run_user_host_daily,
-    "user_behavior": gold.run_user_behavior,
-    "host_popularity": gold.run_host_popularity,
-    **risk.RISK_STEPS,
+    **{s.name: s.run for s in PIPELINE},
     "risk_dashboard": dashboard.run_dashboard,
+    maintenance.ASSET: maintenance.run,
 }
 
-
 # Every batch step of the daily pipeline, in dependency order (what one single-run backfill runs).
-PIPELINE_STEPS: list[str] = [
-    "bronze", "silver", "user_host_daily", "user_behavior", "host_popularity",
-    "user_route_daily", "risk_scores", "user_risk_daily", "alerts",
-]
+PIPELINE_STEPS: list[str] = [s.name for s in PIPELINE]
 
 
 def run_step(name: str, ctx: StepContext) -> StepResult:

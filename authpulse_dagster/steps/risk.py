@@ -8,11 +8,13 @@ The streaming job runs the same steps for the days a micro-batch touched.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+from pyspark.sql import functions as F
+
 from authpulse_dagster.lakehouse.schemas import (
+    ALERT_DELIVERIES,
     ALERTS,
     AUTH_EVENTS,
     HOST_POPULARITY,
@@ -22,13 +24,12 @@ from authpulse_dagster.lakehouse.schemas import (
     USER_RISK_DAILY,
     USER_ROUTE_DAILY,
 )
-from authpulse_dagster.lakehouse.spark_io import write_days
-from authpulse_dagster.lakehouse.tables import days_filter, ensure_table
+from authpulse_dagster.lakehouse import spark_tables
 from authpulse_dagster.risk import publish, scoring
 from authpulse_dagster.risk.config import RiskConfig
 from authpulse_dagster.risk.inputs import RiskInputs
 from authpulse_dagster.steps.context import StepContext, StepResult
-from authpulse_dagster.steps.gold import _read_days, _result
+from authpulse_dagster.steps.io import read_days, result, write_days
 from authpulse_dagster.transforms import gold
 
 
@@ -39,8 +40,15 @@ def _config(ctx: StepContext) -> RiskConfig:
 
 
 def _write(ctx: StepContext, table_def, df):
-    table = ensure_table(ctx.catalog, table_def)
-    return write_days(df, table, ctx.days, ctx.snapshot_properties(table_def.name), sort_by=table_def.sort_by)
+    return write_days(ctx, table_def, df)
+
+
+def _read_days(ctx: StepContext, table_def, first, last):
+    return read_days(ctx, table_def, first, last)
+
+
+def _result(ctx: StepContext, table_def, written, started, **extra) -> StepResult:
+    return result(table_def, written, started, **extra)
 
 
 def run_user_route_daily(ctx: StepContext) -> StepResult:
@@ -99,36 +107,24 @@ def write_alerts(ctx: StepContext) -> tuple[dict, dict]:
         earlier_daily=_read_days(ctx, USER_RISK_DAILY, first - timedelta(days=config.alert_window_days - 1), first - timedelta(days=1)),
     )
     written = _write(ctx, ALERTS, rows)
-    table = ctx.catalog.load_table(ALERTS.identifier)
-    severities = table.scan(row_filter=days_filter(ctx.days), selected_fields=("severity",)).to_arrow()["severity"]
-    return written, dict(Counter(severities.to_pylist()))
+    severities = (
+        _read_days(ctx, ALERTS, first, last).where(F.col("event_date").isin(ctx.days)).groupBy("severity").count().collect()
+    )
+    return written, {r["severity"]: r["count"] for r in severities}
 
 
 def run_alerts(ctx: StepContext) -> StepResult:
     started = time.monotonic()
     written, by_severity = write_alerts(ctx)
-    path = "stream" if ctx.run_id.startswith("stream:") else "batch"
-    delivery = publish.deliver(ctx.settings, ctx.catalog, ctx.days, path)
-    return _result(
-        ctx,
-        ALERTS,
-        written,
-        started,
-        alerts_by_severity=by_severity,
-        alerts_published=delivery.sent,
-        alerts_already_sent=delivery.already_sent,
-        topic=delivery.topic_arn,
-    )
+    return _result(ctx, ALERTS, written, started, alerts_by_severity=by_severity)
 
 
-RISK_STEPS = {
-    "user_route_daily": run_user_route_daily,
-    "risk_scores": run_risk_scores,
-    "user_risk_daily": run_user_risk_daily,
-    "alerts": run_alerts,
-}
-
-# Order matters: each reads what the previous wrote. The streaming job runs these, then
-# write_alerts and delivery separately (a delivery failure must not stop the stream).
-SCORING_CHAIN = [run_user_route_daily, run_risk_scores, run_user_risk_daily]
+def run_alert_deliveries(ctx: StepContext) -> StepResult:
+    """Publish the days' new alerts to SNS; the ``alert_deliveries`` ledger is the asset."""
+    started = time.monotonic()
+    delivery = publish.deliver(ctx.settings, ctx.spark, ctx.days, ctx.path, ctx.snapshot_properties(ALERT_DELIVERIES.name))
+    sent = spark_tables.rows_by_day(ctx.spark, ALERT_DELIVERIES, ctx.days)
+    written = {"rows": sum(sent.values()), "rows_by_day": sent, "snapshot_id": None}
+    return _result(ctx, ALERT_DELIVERIES, written, started, alerts_published=delivery.sent,
+                   alerts_already_sent=delivery.already_sent, topic=delivery.topic_arn, path=ctx.path)
 

@@ -14,7 +14,7 @@ from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lanl.generator import generate
 from authpulse_dagster.live.stream_job import BatchProcessor
 from authpulse_dagster.steps.context import StepContext
-from authpulse_dagster.steps.registry import STEPS, run_step
+from authpulse_dagster.steps.registry import PIPELINE_STEPS as STEPS, run_step
 from tests.live.kinesis_rows import as_batch, records_for
 
 GOLD = ["user_host_daily", "user_behavior", "host_popularity"]

@@ -153,7 +153,7 @@ def test_lag_episode_alerts_once_recovers_and_backfills_exactly_the_late_days(aw
             log(f"replayed D2 ({sent_d2}) and 2 stragglers while paused")
             from authpulse_dagster.spark import get_spark
 
-            get_spark("authpulse-e2e-backfill")  # warm the backfill's Spark while the job's CPU is free
+            get_spark(settings, "authpulse-e2e-backfill")  # warm the backfill's Spark while the job's CPU is free
             # The cold batch's lag has left the window by now; D1's prompt batches are all it may hold.
             time.sleep(max(0.0, cold_done + 60 * WINDOW_MINUTES + 2 - time.monotonic()))
             tick()

@@ -10,7 +10,7 @@ import pytest
 from authpulse_dagster.lakehouse.tables import count_rows
 from authpulse_dagster.lanl.days import DayAttributor
 from authpulse_dagster.steps.context import StepContext
-from authpulse_dagster.steps.registry import STEPS, run_step
+from authpulse_dagster.steps.registry import PIPELINE_STEPS as STEPS, run_step
 from tests.fixtures.lakehouse import land
 
 D1, D2 = date(2024, 1, 1), date(2024, 1, 2)
