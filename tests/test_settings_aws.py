@@ -21,6 +21,17 @@ VALID = {
     "AUTHPULSE_ATHENA_WORKGROUP": "authpulse",
     "AUTHPULSE_ATHENA_OUTPUT": "s3://ap-athena/results",
 }
+# What a transient cluster needs besides the common settings (the stack outputs each of them).
+TRANSIENT = {
+    "AUTHPULSE_EMR_TRANSIENT": "1",
+    "AUTHPULSE_EMR_SERVICE_ROLE": "EMR_DefaultRole_V2",
+    "AUTHPULSE_EMR_INSTANCE_PROFILE": "EMR_EC2_DefaultRole",
+    "AUTHPULSE_EMR_SUBNET_ID": "subnet-0123456789abcdef0",
+    "AUTHPULSE_EMR_SECURITY_CONFIGURATION": "AuthPulse-SecurityConfiguration-ABC",
+    "AUTHPULSE_EMR_PRIMARY_SG": "sg-0123456789abcdef0",
+    "AUTHPULSE_EMR_CORE_SG": "sg-0123456789abcdef1",
+    "AUTHPULSE_EMR_SERVICE_ACCESS_SG": "sg-0123456789abcdef2",
+}
 REQUIRED = [
     "AWS_REGION", "AUTHPULSE_WAREHOUSE_URI", "AUTHPULSE_RAW_URI", "AUTHPULSE_STREAM", "AUTHPULSE_ALERT_TOPIC_ARN",
     "AUTHPULSE_PIPES_BUCKET", "AUTHPULSE_EMR_ARTIFACTS_URI", "AUTHPULSE_EMR_CLUSTER_ID",
@@ -105,14 +116,28 @@ def test_invalid_values_are_named(name: str, value: str, expected: str) -> None:
     assert problem(**{name: value}).startswith(expected)
 
 
-def test_transient_clusters_need_their_roles() -> None:
+def test_transient_clusters_need_roles_subnet_security_configuration_and_groups() -> None:
     message = problem(AUTHPULSE_EMR_CLUSTER_ID=None, AUTHPULSE_EMR_TRANSIENT="1")
     assert message.startswith("AUTHPULSE_EMR_SERVICE_ROLE is not set")
-    assert message.endswith("also missing or invalid: AUTHPULSE_EMR_INSTANCE_PROFILE")
-    s = load(AUTHPULSE_EMR_CLUSTER_ID=None, AUTHPULSE_EMR_TRANSIENT="true", AUTHPULSE_EMR_SERVICE_ROLE="EMR_DefaultRole_V2",
-             AUTHPULSE_EMR_INSTANCE_PROFILE="EMR_EC2_DefaultRole", AUTHPULSE_EMR_INSTANCE_COUNT="5")
-    assert s.require_aws().emr.transient and s.require_aws().emr.cluster_id is None
-    assert s.require_aws().emr.instance_count == 5
+    # No optional subnet any more: without it a cluster lands in the default VPC.
+    assert message.endswith(
+        "also missing or invalid: AUTHPULSE_EMR_INSTANCE_PROFILE, AUTHPULSE_EMR_SUBNET_ID, AUTHPULSE_EMR_SECURITY_CONFIGURATION, "
+        "AUTHPULSE_EMR_PRIMARY_SG, AUTHPULSE_EMR_CORE_SG, AUTHPULSE_EMR_SERVICE_ACCESS_SG"
+    )
+    s = load(AUTHPULSE_EMR_CLUSTER_ID=None, AUTHPULSE_EMR_INSTANCE_COUNT="5", **TRANSIENT)
+    emr = s.require_aws().emr
+    assert emr.transient and emr.cluster_id is None and emr.instance_count == 5
+    assert (emr.subnet_id, emr.security_configuration) == ("subnet-0123456789abcdef0", "AuthPulse-SecurityConfiguration-ABC")
+    assert (emr.primary_security_group, emr.core_security_group, emr.service_access_security_group) == (
+        "sg-0123456789abcdef0", "sg-0123456789abcdef1", "sg-0123456789abcdef2")
+
+
+def test_driver_and_executor_sizes_come_from_settings() -> None:
+    emr = load().require_aws().emr
+    assert (emr.driver_memory, emr.executor_memory, emr.executor_cores) == ("4g", "16g", 4)
+    emr = load(AUTHPULSE_EMR_DRIVER_MEMORY="6g", AUTHPULSE_EMR_EXECUTOR_MEMORY="20480m", AUTHPULSE_EMR_EXECUTOR_CORES="5").require_aws().emr
+    assert (emr.driver_memory, emr.executor_memory, emr.executor_cores) == ("6g", "20480m", 5)
+    assert problem(AUTHPULSE_EMR_DRIVER_MEMORY="lots").startswith("AUTHPULSE_EMR_DRIVER_MEMORY='lots' is not valid")
 
 
 def test_neither_cluster_nor_transient_is_explained() -> None:

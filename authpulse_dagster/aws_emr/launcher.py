@@ -15,17 +15,36 @@ object and, once it exists, sends SIGTERM to this process, the driver, whose
 entry point stops gracefully on SIGTERM (the streaming job finishes its batch
 in flight). The application then ends, and with it the step (``COMPLETED``).
 The signal waits until the module has installed its own SIGTERM handler, so a
-stop asked for during start-up is not a kill.
+stop asked for during start-up is not a kill, but no longer than
+``AUTHPULSE_STOP_GRACE_SECONDS`` (default 120): a module that never installs one
+(a batch step) then gets SIGTERM's default action and the application ends.
+
+**Driver lease.** When ``AUTHPULSE_DRIVER_LEASE_URI`` is set, a second thread
+rewrites that S3 object (JSON: host, pid, start and last heartbeat) every poll
+interval while the driver lives, and deletes it when the module returns. The
+streaming resource refuses to start a second driver while the lease is fresh:
+an EMR step can end (cancelled, interrupted) while its YARN application, the
+driver, still runs and still commits with the same checkpoint.
 """
 
+import json
 import os
 import runpy
 import signal
+import socket
 import sys
 import threading
+import time
 
 STOP_MARKER_ENV = "AUTHPULSE_STOP_MARKER_URI"
 STOP_POLL_ENV = "AUTHPULSE_STOP_POLL_SECONDS"
+STOP_GRACE_ENV = "AUTHPULSE_STOP_GRACE_SECONDS"
+LEASE_ENV = "AUTHPULSE_DRIVER_LEASE_URI"
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
 
 
 def _marker_exists(s3, uri: str) -> bool:
@@ -41,19 +60,51 @@ def _marker_exists(s3, uri: str) -> bool:
         return False
 
 
-def watch_stop_marker(uri: str, poll_seconds: float, stop_watching: threading.Event) -> None:
-    """Send SIGTERM to this process once ``uri`` exists and a graceful handler is installed."""
+def watch_stop_marker(uri: str, poll_seconds: float, stop_watching: threading.Event, grace_seconds: float = 120.0) -> None:
+    """Send SIGTERM to this process once ``uri`` exists and a graceful handler is installed (or the grace is over)."""
     from authpulse_dagster.aws import aws_client
 
     s3 = aws_client("s3")
     while not stop_watching.wait(poll_seconds):
         if _marker_exists(s3, uri):
-            while signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None) and not stop_watching.wait(0.5):
+            deadline = time.monotonic() + grace_seconds
+            while (
+                signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
+                and time.monotonic() < deadline
+                and not stop_watching.wait(0.5)
+            ):
                 pass
             if not stop_watching.is_set():
                 sys.stderr.write(f"authpulse launcher: stop marker {uri} found; asking the job to stop\n")
                 os.kill(os.getpid(), signal.SIGTERM)
             return
+
+
+def hold_lease(uri: str, poll_seconds: float, released: threading.Event) -> None:
+    """Heartbeat the driver lease at ``uri`` until ``released`` is set (see module doc)."""
+    from authpulse_dagster.aws import aws_client
+
+    s3 = aws_client("s3")
+    bucket, key = _split(uri)
+    started = time.time()
+    while True:
+        body = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": started, "updated_at": time.time()}
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body).encode(), ContentType="application/json")
+        except Exception as exc:  # noqa: BLE001 - a missed heartbeat must not kill the driver
+            sys.stderr.write(f"authpulse launcher: cannot write driver lease {uri}: {exc}\n")
+        if released.wait(poll_seconds):
+            return
+
+
+def release_lease(uri: str) -> None:
+    from authpulse_dagster.aws import aws_client
+
+    bucket, key = _split(uri)
+    try:
+        aws_client("s3").delete_object(Bucket=bucket, Key=key)
+    except Exception as exc:  # noqa: BLE001 - the lease then goes stale on its own
+        sys.stderr.write(f"authpulse launcher: cannot release driver lease {uri}: {exc}\n")
 
 
 def main() -> None:
@@ -62,14 +113,23 @@ def main() -> None:
         raise SystemExit(2)
     module = sys.argv.pop(1)
     marker = os.environ.get(STOP_MARKER_ENV)
+    lease = os.environ.get(LEASE_ENV)
+    poll = float(os.environ.get(STOP_POLL_ENV) or 10)
     done = threading.Event()
+    heartbeat = None
+    if lease:
+        heartbeat = threading.Thread(target=hold_lease, args=(lease, poll, done), name="driver-lease", daemon=True)
+        heartbeat.start()
     if marker:
-        poll = float(os.environ.get(STOP_POLL_ENV) or 10)
-        threading.Thread(target=watch_stop_marker, args=(marker, poll, done), name="stop-marker", daemon=True).start()
+        grace = float(os.environ.get(STOP_GRACE_ENV) or 120)
+        threading.Thread(target=watch_stop_marker, args=(marker, poll, done, grace), name="stop-marker", daemon=True).start()
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     finally:
         done.set()
+        if heartbeat is not None:
+            heartbeat.join(timeout=poll + 5)
+            release_lease(lease)
 
 
 if __name__ == "__main__":

@@ -21,22 +21,41 @@
 
 Either way a step that does not end ``COMPLETED`` raises :class:`dagster.Failure`
 naming the step, its state and EMR's failure details (reason, message, log file).
+
+**Ending the work when Dagster stops waiting.** In YARN cluster mode
+``CancelSteps`` kills ``spark-submit`` only: the application (the driver and
+its executors) keeps running and committing after Dagster has marked the run
+cancelled. So when the wait ends for any reason but the step's end (the run is
+interrupted, or the waiter itself fails: throttling, expired credentials, a
+network error), :func:`end_step` cancels the step *and* adds a step that runs
+``yarn application -kill`` on the application's YARN tag
+(``aws_emr.submit.kill_application_step``). A transient cluster is terminated
+instead, which ends everything on it.
 """
 
 from __future__ import annotations
 
 import copy
+import random
+import string
 import time
-from typing import Any, Callable, Mapping, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import dagster as dg
 from dagster._core.definitions.resource_annotation import TreatAsResourceParam
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.pipes.client import PipesClientCompletedInvocation, PipesContextInjector, PipesMessageReader
 from dagster._core.pipes.utils import open_pipes_session
-from dagster_aws.pipes import PipesEMRClient
+from dagster_aws.pipes import PipesEMRClient, PipesS3MessageReader
 
-from authpulse_dagster.aws_emr.submit import check_step_args
+from authpulse_dagster.aws_emr.submit import check_step_args, kill_application_step, yarn_tag_of
+
+# Everything Pipes exchanges lives under one prefix of the Pipes bucket, which the
+# stack's lifecycle rule expires and whose permissions it scopes (infra/storage.py).
+PIPES_PREFIX = "pipes/"
+PIPES_CONTEXT_PREFIX = f"{PIPES_PREFIX}context/"
+PIPES_MESSAGES_PREFIX = f"{PIPES_PREFIX}messages/"
 
 ACTIVE_STEP_STATES = ("PENDING", "RUNNING", "CANCEL_PENDING")
 ENDED_STEP_STATES = ("COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED")
@@ -83,6 +102,46 @@ def wait_for_step(
         if state in ENDED_STEP_STATES:
             return step
         sleep(poll_seconds)
+
+
+class PrefixedS3MessageReader(PipesS3MessageReader):
+    """dagster-aws's S3 message reader, with messages under ``key_prefix`` instead of the bucket root."""
+
+    def __init__(self, *, key_prefix: str = PIPES_MESSAGES_PREFIX, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.key_prefix = key_prefix
+
+    @contextmanager
+    def get_params(self) -> Iterator[dict]:
+        with super().get_params() as params:
+            params["key_prefix"] = self.key_prefix + "".join(random.choices(string.ascii_letters, k=30))
+            yield params
+
+
+def end_step(client: Any, cluster_id: str, step: Mapping[str, Any], step_id: str, log: Callable[[str], None]) -> list[str]:
+    """Cancel ``step_id`` and kill its YARN application; returns the ids of the steps added to do so.
+
+    Best effort: each call is tried even when the one before failed (the waiter may have
+    failed for the very reason these calls fail), and a failure is logged with what to run by hand.
+    """
+    added: list[str] = []
+    try:
+        client.cancel_steps(ClusterId=cluster_id, StepIds=[step_id], StepCancellationOption="SEND_INTERRUPT")
+    except Exception as exc:  # noqa: BLE001 - the kill below must still be tried
+        log(f"[pipes] could not cancel EMR step {step_id} on {cluster_id}: {exc}")
+    tag = yarn_tag_of(step.get("HadoopJarStep", {}).get("Args", []) or step.get("Config", {}).get("Args", []))
+    if tag is None:
+        log(f"[pipes] EMR step {step_id} carries no YARN tag; its application cannot be found to kill it")
+        return added
+    try:
+        added = client.add_job_flow_steps(JobFlowId=cluster_id, Steps=[kill_application_step(tag)])["StepIds"]
+        log(f"[pipes] killing the YARN application tagged {tag} with step {added[0]} on {cluster_id}")
+    except Exception as exc:  # noqa: BLE001 - reported, the caller re-raises its own error
+        log(
+            f"[pipes] could not add the kill step for the YARN application tagged {tag} on {cluster_id}: {exc}; "
+            f"on the primary node run: yarn application -list -appTags {tag}, then yarn application -kill <id>"
+        )
+    return added
 
 
 class PipesEMRStepClient(dg.PipesClient, TreatAsResourceParam):
@@ -132,10 +191,11 @@ class PipesEMRStepClient(dg.PipesClient, TreatAsResourceParam):
             context.log.info(f"[pipes] EMR step {step_id} ({step['Name']}) added to cluster {cluster_id}")
             try:
                 final = wait_for_step(self.client, cluster_id, step_id, poll_seconds=self.poll_seconds, log=context.log.info)
-            except DagsterExecutionInterruptedError:
-                if self.forward_termination:
-                    context.log.warning(f"[pipes] run interrupted: cancelling EMR step {step_id}")
-                    self.client.cancel_steps(ClusterId=cluster_id, StepIds=[step_id], StepCancellationOption="SEND_INTERRUPT")
+            except BaseException as exc:
+                # Interrupted, or the waiter failed: either way nobody watches the step any more.
+                if self.forward_termination or not isinstance(exc, DagsterExecutionInterruptedError):
+                    context.log.warning(f"[pipes] stopped waiting for EMR step {step_id} ({type(exc).__name__}): ending it")
+                    end_step(self.client, cluster_id, step, step_id, context.log.warning)
                 raise
             metadata = self._metadata(cluster_id, step_id)
             invocation = PipesClientCompletedInvocation(session, metadata=metadata)
@@ -174,6 +234,20 @@ class TransientPipesEMRClient(PipesEMRClient):
         super()._add_log_readers(context, response)
 
     def _wait_for_completion(self, context: Context, response: Mapping[str, Any]) -> Any:
+        try:
+            return self._poll_until_ended(context, response)
+        except (dg.Failure, DagsterExecutionInterruptedError):
+            raise  # the cluster has ended / dagster-aws terminates it on an interrupt
+        except BaseException as exc:
+            # The waiter failed (throttling, credentials, network): the cluster would run on unwatched.
+            context.log.warning(f"[pipes] stopped waiting for EMR cluster {response['JobFlowId']} ({type(exc).__name__}): terminating it")
+            try:
+                self.client.terminate_job_flows(JobFlowIds=[response["JobFlowId"]])
+            except Exception as again:  # noqa: BLE001 - the original error is the one to raise
+                context.log.warning(f"[pipes] could not terminate EMR cluster {response['JobFlowId']}: {again}")
+            raise
+
+    def _poll_until_ended(self, context: Context, response: Mapping[str, Any]) -> Any:
         cluster_id = response["JobFlowId"]
         seen: dict[str, str] = {}
         while True:

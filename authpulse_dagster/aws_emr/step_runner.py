@@ -14,7 +14,11 @@ Where the step runs (``AUTHPULSE_EMR_*``):
   ``ActionOnFailure=CONTINUE`` (:class:`PipesEMRStepClient`);
 - ``AUTHPULSE_EMR_TRANSIENT=1``: a cluster per step, ended by the step
   (``ActionOnFailure=TERMINATE_CLUSTER``), through dagster-aws's
-  ``PipesEMRClient`` (:class:`TransientPipesEMRClient`).
+  ``PipesEMRClient`` (:class:`TransientPipesEMRClient`). It is built like the
+  platform cluster: in the stack's private subnet with its EMR-managed security
+  groups, its security configuration (disk and S3 encryption, TLS, IMDSv2), the
+  ``for-use-with-amazon-emr-managed-policies`` tag the v2 service policy
+  requires, and EMR's Iceberg enabled. The stack outputs every one of them.
 """
 
 from __future__ import annotations
@@ -22,16 +26,26 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 import dagster as dg
-from dagster_aws.pipes import PipesS3ContextInjector, PipesS3MessageReader
+from dagster_aws.pipes import PipesS3ContextInjector
 
 from authpulse_dagster.aws import aws_client
-from authpulse_dagster.aws_emr.pipes_clients import PipesEMRStepClient, TransientPipesEMRClient
+from authpulse_dagster.aws_emr.pipes_clients import (
+    PIPES_CONTEXT_PREFIX,
+    PipesEMRStepClient,
+    PrefixedS3MessageReader,
+    TransientPipesEMRClient,
+)
 from authpulse_dagster.aws_emr.submit import spark_submit_args, step_definition
 from authpulse_dagster.partitions import context_days
 from authpulse_dagster.resources.step_runner import STEP_MODULE, StepOutput, step_command_args
 from authpulse_dagster.settings import Settings
 
-PIPES_CONTEXT_PREFIX = "authpulse/pipes-context/"
+# The v2 service policy (AmazonEMRServicePolicy_v2) acts only on clusters and EC2 resources with this tag.
+EMR_MANAGED_TAG = {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}
+# The Dagster policy may run, watch and terminate only clusters carrying this tag (infra/orchestrator.py).
+COMPONENT_TAG = {"Key": "authpulse:component", "Value": "batch-step"}
+# EMR's own Iceberg (the release ships it; this classification puts it on Spark's classpath).
+ICEBERG_CLASSIFICATION = {"Classification": "iceberg-defaults", "Properties": {"iceberg.enabled": "true"}}
 
 
 def transient_cluster_params(settings: Settings, name: str, step: dict) -> dict:
@@ -40,20 +54,28 @@ def transient_cluster_params(settings: Settings, name: str, step: dict) -> dict:
     groups = [{"Name": "primary", "InstanceRole": "MASTER", "InstanceType": emr.instance_type, "InstanceCount": 1}]
     if emr.instance_count > 1:
         groups.append({"Name": "core", "InstanceRole": "CORE", "InstanceType": emr.instance_type, "InstanceCount": emr.instance_count - 1})
-    instances: dict = {"InstanceGroups": groups, "KeepJobFlowAliveWhenNoSteps": False, "TerminationProtected": False}
-    if emr.subnet_id:
-        instances["Ec2SubnetId"] = emr.subnet_id
+    instances: dict = {
+        "InstanceGroups": groups,
+        "KeepJobFlowAliveWhenNoSteps": False,
+        "TerminationProtected": False,
+        "Ec2SubnetId": emr.subnet_id,
+        "EmrManagedMasterSecurityGroup": emr.primary_security_group,
+        "EmrManagedSlaveSecurityGroup": emr.core_security_group,
+        "ServiceAccessSecurityGroup": emr.service_access_security_group,
+    }
     return {
         "Name": name[:256],
         "ReleaseLabel": emr.release_label,
         "LogUri": f"{emr.log_uri}/",
         "Applications": [{"Name": "Spark"}],
+        "Configurations": [dict(ICEBERG_CLASSIFICATION)],
         "Instances": instances,
         "Steps": [step],
         "ServiceRole": emr.service_role,
         "JobFlowRole": emr.instance_profile,
+        "SecurityConfiguration": emr.security_configuration,
         "VisibleToAllUsers": True,
-        "Tags": [{"Key": "authpulse:component", "Value": "batch-step"}],
+        "Tags": [dict(COMPONENT_TAG), dict(EMR_MANAGED_TAG)],
     }
 
 
@@ -73,7 +95,7 @@ class EmrStepRunner(dg.ConfigurableResource):
         args = spark_submit_args(settings, STEP_MODULE, step_command_args(step, days, run_id), app_name=f"authpulse-{step}")
         s3 = aws_client("s3", settings)
         emr = aws_client("emr", settings)
-        reader = PipesS3MessageReader(
+        reader = PrefixedS3MessageReader(
             bucket=aws.pipes_bucket, client=s3, interval=self.message_poll_seconds, include_stdio_in_messages=self.include_stdio
         )
         injector = PipesS3ContextInjector(bucket=aws.pipes_bucket, client=s3, key_prefix=PIPES_CONTEXT_PREFIX)

@@ -8,13 +8,18 @@ jobs and ``authpulse stream``):
   running ``python -m authpulse_dagster.live.stream_job`` (through the launcher),
   with its checkpoint on S3 (``AUTHPULSE_STREAM_CHECKPOINT_URI``, default
   ``$AUTHPULSE_WAREHOUSE_URI/_checkpoints/stream``) and ``ActionOnFailure=CONTINUE``.
-  Idempotent: an active ``authpulse-stream`` step is reused.
+  Idempotent: an active ``authpulse-stream`` step is reused. It **refuses** while
+  the driver lease of that checkpoint is fresh: the launcher heartbeats it for as
+  long as the driver lives, and a driver can outlive its step (a cancelled step
+  only loses its ``spark-submit``), so a new step would run a second driver on
+  the same checkpoint.
 - **stop** asks the job to stop gracefully: it writes the step's stop marker
   (its S3 URI travels in the step's own arguments), on which the driver gets
   SIGTERM, finishes its batch in flight and ends, so the step ends ``COMPLETED``
   (see ``aws_emr/launcher.py`` for why not a bare cancel). A step still
-  ``PENDING`` is simply cancelled; one that outlives ``timeout`` is cancelled with
-  ``SEND_INTERRUPT`` (EMR's SIGTERM to the step process).
+  ``PENDING`` is simply cancelled. If the job outlives ``timeout``, or its step
+  has ended while the lease says the driver still runs, the step is cancelled
+  and its YARN application killed by tag (``yarn application -kill`` run as a step).
 - **status** is the step's state plus the job's CloudWatch metrics
   (``MillisBehindLatest``, ``ProcessingLag``, ``RecordsProcessed`` in
   ``AUTHPULSE_METRICS_NAMESPACE``, dimension ``StreamName``).
@@ -22,22 +27,61 @@ jobs and ``authpulse stream``):
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from authpulse_dagster.aws import aws_client
-from authpulse_dagster.aws_emr.launcher import STOP_MARKER_ENV
-from authpulse_dagster.aws_emr.pipes_clients import ACTIVE_STEP_STATES
+from authpulse_dagster.aws_emr.launcher import LEASE_ENV, STOP_MARKER_ENV, STOP_POLL_ENV
+from authpulse_dagster.aws_emr.pipes_clients import ACTIVE_STEP_STATES, PIPES_PREFIX, end_step
 from authpulse_dagster.aws_emr.submit import spark_submit_args, step_definition
-from authpulse_dagster.errors import ConfigError
+from authpulse_dagster.errors import AuthPulseError, ConfigError
 from authpulse_dagster.resources.streaming import StreamingJobResource, StreamStatus
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.settings import AwsSettings, Settings
 
 STREAM_MODULE = "authpulse_dagster.live.stream_job"
 STREAM_STEP_NAME = "authpulse-stream"
-STOP_MARKER_PREFIX = "authpulse/stream-control"
+STOP_MARKER_PREFIX = f"{PIPES_PREFIX}stream-control"
+# A lease not rewritten for this many heartbeat intervals (and at least this long) belongs to a driver that is gone.
+LEASE_MISSED_HEARTBEATS = 3
+LEASE_MIN_SECONDS = 5.0
+
+
+class StreamStillRunning(AuthPulseError):
+    """A streaming driver still runs on the checkpoint (its lease is fresh)."""
+
+    exit_code = 1
+
+
+def lease_uri(aws: AwsSettings) -> str:
+    """Where the driver of ``aws.stream_checkpoint_uri`` keeps its lease (one per checkpoint)."""
+    digest = hashlib.sha256(aws.stream_checkpoint_uri.encode()).hexdigest()[:16]
+    return f"s3://{aws.pipes_bucket}/{STOP_MARKER_PREFIX}/leases/{digest}.json"
+
+
+def heartbeat_seconds() -> float:
+    return float(os.environ.get(STOP_POLL_ENV) or 10)
+
+
+def fresh_lease(s: Settings) -> dict | None:
+    """The lease of the checkpoint's driver if it was renewed recently, else None."""
+    from botocore.exceptions import ClientError
+
+    bucket, _, key = lease_uri(s.require_aws())[len("s3://"):].partition("/")
+    try:
+        lease = json.loads(aws_client("s3", s).get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            return None
+        raise
+    age = time.time() - float(lease.get("updated_at", 0))
+    if age > max(LEASE_MISSED_HEARTBEATS * heartbeat_seconds(), LEASE_MIN_SECONDS):
+        return None
+    return {**lease, "age_seconds": round(age, 1)}
 _STATE = {
     "PENDING": "running", "RUNNING": "running", "CANCEL_PENDING": "running",
     "COMPLETED": "stopped", "CANCELLED": "stopped", "INTERRUPTED": "stopped", "FAILED": "failed",
@@ -78,6 +122,13 @@ class EmrStreamingJobResource(StreamingJobResource):
         aws = s.require_aws()
         emr = aws_client("emr", s)
         if self._latest(emr, cluster_id, ACTIVE_STEP_STATES) is None:
+            lease = fresh_lease(s)
+            if lease is not None:
+                raise StreamStillRunning(
+                    f"a streaming driver still runs on checkpoint {aws.stream_checkpoint_uri} (host {lease.get('host')}, "
+                    f"lease renewed {lease['age_seconds']}s ago) although no {STREAM_STEP_NAME} step is active; "
+                    "run `authpulse stream stop` to end it, then start again"
+                )
             marker = f"s3://{aws.pipes_bucket}/{STOP_MARKER_PREFIX}/{uuid.uuid4().hex}/stop"
             args = spark_submit_args(
                 s, STREAM_MODULE,
@@ -85,10 +136,9 @@ class EmrStreamingJobResource(StreamingJobResource):
                  "--checkpoint", aws.stream_checkpoint_uri],
                 app_name=STREAM_STEP_NAME,
                 environ=None,
+                # The launcher in the driver watches the marker and keeps the lease.
+                driver_env={STOP_MARKER_ENV: marker, LEASE_ENV: lease_uri(aws)},
             )
-            # The stop marker goes to the driver's environment, where the launcher watches for it.
-            at = args.index(aws.emr.launcher_uri)
-            args[at:at] = ["--conf", f"spark.yarn.appMasterEnv.{STOP_MARKER_ENV}={marker}"]
             emr.add_job_flow_steps(JobFlowId=cluster_id, Steps=[step_definition(STREAM_STEP_NAME, args, "CONTINUE")])
         return self.status()
 
@@ -97,22 +147,41 @@ class EmrStreamingJobResource(StreamingJobResource):
         emr = aws_client("emr", s)
         step = self._latest(emr, cluster_id, ACTIVE_STEP_STATES)
         if step is None:
+            # No step, but maybe a driver that outlived it (its step was cancelled): end that one.
+            latest = self._latest(emr, cluster_id)
+            if latest is not None and fresh_lease(s) is not None:
+                self._kill(emr, s, cluster_id, latest["Id"], timeout)
             return self.status()
         step_id = step["Id"]
         state = step["Status"]["State"]
-        if state == "RUNNING":
-            marker = stop_marker_of(emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"])
-            if marker:
-                bucket, _, key = marker[len("s3://"):].partition("/")
-                aws_client("s3", s).put_object(Bucket=bucket, Key=key, Body=b"stop requested by authpulse\n")
-            deadline = time.monotonic() + timeout
-            while state in ACTIVE_STEP_STATES and time.monotonic() < deadline:
-                time.sleep(self.poll_seconds)
-                state = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["State"]
-        if state in ACTIVE_STEP_STATES:
-            # Never started (PENDING), or did not stop in time: EMR sends SIGTERM to the step's process.
+        if state == "PENDING":
+            # Not started: no application exists yet, cancelling is enough.
             emr.cancel_steps(ClusterId=cluster_id, StepIds=[step_id], StepCancellationOption="SEND_INTERRUPT")
+            return self.status()
+        self._ask_to_stop(emr, s, cluster_id, step_id)
+        deadline = time.monotonic() + timeout
+        while state in ACTIVE_STEP_STATES and time.monotonic() < deadline:
+            time.sleep(self.poll_seconds)
+            state = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]["State"]
+        if state in ACTIVE_STEP_STATES:
+            # Did not stop in time: cancelling the step alone would leave the driver running.
+            self._kill(emr, s, cluster_id, step_id, timeout)
         return self.status()
+
+    @staticmethod
+    def _ask_to_stop(emr: Any, s: Settings, cluster_id: str, step_id: str) -> None:
+        marker = stop_marker_of(emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"])
+        if marker:
+            bucket, _, key = marker[len("s3://"):].partition("/")
+            aws_client("s3", s).put_object(Bucket=bucket, Key=key, Body=b"stop requested by authpulse\n")
+
+    def _kill(self, emr: Any, s: Settings, cluster_id: str, step_id: str, timeout: float) -> None:
+        """Cancel the step and kill its YARN application, then wait (up to ``timeout``) for the driver's lease to go."""
+        described = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]
+        end_step(emr, cluster_id, described, step_id, lambda message: None)
+        deadline = time.monotonic() + timeout
+        while fresh_lease(s) is not None and time.monotonic() < deadline:
+            time.sleep(self.poll_seconds)
 
     def status(self) -> StreamStatus:
         s, cluster_id = self._target()

@@ -10,7 +10,12 @@ It asks the ``streaming`` resource (the same one the ``start_streaming`` /
 * ``stalled``: the process runs, but has finished no micro-batch for
   ``AUTHPULSE_STREAM_STALL_SECONDS`` **and** Kinesis holds records that
   arrived after its last batch (checked with an ``AT_TIMESTAMP`` iterator per
-  shard): an idle stream is not a stall.
+  shard): an idle stream is not a stall;
+* ``unverified``: the process runs without progress and that check itself
+  failed (AccessDenied on ``GetShardIterator``/``GetRecords``, an unreachable
+  endpoint, expired credentials). A check that could not be made is reported
+  with its error, never read as health: a missing permission would otherwise
+  switch stall detection off for good without anyone knowing.
 
 A job that was never started is not a problem (nothing is expected of it).
 
@@ -41,7 +46,7 @@ from authpulse_dagster.settings import Settings
 log = logging.getLogger(__name__)
 
 SENSOR_NAME = "streaming_health_sensor"
-FAILED, STOPPED, STALLED = "failed", "stopped", "stalled"
+FAILED, STOPPED, STALLED, UNVERIFIED = "failed", "stopped", "stalled", "unverified"
 KIND_UNHEALTHY, KIND_RECOVERED = "stream_unhealthy", "stream_recovered"
 MAX_RESTARTS_PER_HOUR = 3
 STOP_TIMEOUT_SECONDS = 20.0  # a stalled job gets this long to stop before it is killed (a tick must stay short)
@@ -109,9 +114,13 @@ def assess(
         if since is not None and (now - since).total_seconds() >= ops.stall_seconds:
             try:
                 stalled = waiting(since)
-            except Exception as exc:  # noqa: BLE001 - an unreachable Kinesis is not proof of a stall
+            except Exception as exc:  # noqa: BLE001 - reported as a problem of its own, below
                 log.warning("could not check Kinesis for waiting records: %s", exc)
-                stalled = False
+                idle = int((now - since).total_seconds())
+                return Assessment(
+                    UNVERIFIED,
+                    {**base, "seconds_without_progress": idle, "check_error": f"{type(exc).__name__}: {exc}"},
+                )
             if stalled:
                 idle = int((now - since).total_seconds())
                 return Assessment(STALLED, {**base, "seconds_without_progress": idle})

@@ -14,7 +14,15 @@ from pathlib import Path
 import boto3
 import pytest
 
-from authpulse_dagster.aws_emr.streaming import STREAM_STEP_NAME, EmrStreamingJobResource, stop_marker_of
+from authpulse_dagster.aws_emr.streaming import (
+    STREAM_STEP_NAME,
+    EmrStreamingJobResource,
+    StreamStillRunning,
+    fresh_lease,
+    lease_uri,
+    stop_marker_of,
+)
+from authpulse_dagster.aws_emr.submit import KILL_STEP_PREFIX, yarn_tag_of
 from authpulse_dagster.definitions import build_definitions
 from authpulse_dagster.errors import ConfigError
 from authpulse_dagster.live import metrics
@@ -23,6 +31,7 @@ from tests.fixtures.emr_cluster import REGION, AwsStack, FakeEmrCluster, aws_sta
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = "tests.aws_emr.sigterm_probe"
+STUBBORN = "tests.aws_emr.stubborn_probe"
 
 
 @pytest.fixture
@@ -63,7 +72,7 @@ def test_start_adds_one_long_running_step_and_stop_ends_it_gracefully(stream_clu
         "--checkpoint", "s3://authpulse-warehouse-test/warehouse/_checkpoints/stream",
     ]
     marker = stop_marker_of(step)
-    assert marker and marker.startswith("s3://authpulse-pipes-test/authpulse/stream-control/")
+    assert marker and marker.startswith("s3://authpulse-pipes-test/pipes/stream-control/")
 
     # Idempotent: a second start finds the active step.
     assert resource.start().detail["step_id"] == step["Id"]
@@ -132,9 +141,81 @@ def test_dagster_streaming_jobs_drive_the_emr_step(stream_cluster: FakeEmrCluste
 
 
 def test_streaming_needs_the_platform_cluster(aws_stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_settings_aws import TRANSIENT
+
     monkeypatch.delenv("AUTHPULSE_EMR_CLUSTER_ID")
-    monkeypatch.setenv("AUTHPULSE_EMR_TRANSIENT", "1")
-    monkeypatch.setenv("AUTHPULSE_EMR_SERVICE_ROLE", "EMR_DefaultRole_V2")
-    monkeypatch.setenv("AUTHPULSE_EMR_INSTANCE_PROFILE", "EMR_EC2_DefaultRole")
+    for name, value in TRANSIENT.items():
+        monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match="AUTHPULSE_EMR_CLUSTER_ID is not set; the streaming job"):
         EmrStreamingJobResource().start()
+
+
+# --- a driver outlives its step (YARN cluster mode) ----------------------------------------------
+
+
+@pytest.fixture
+def yarn(stream_cluster: FakeEmrCluster):
+    from tests.aws_emr.yarn import YarnClusterMode
+
+    return YarnClusterMode(stream_cluster)
+
+
+def _running_stream_step(cluster: FakeEmrCluster, aws_stack: AwsStack) -> dict:
+    [step] = stream_steps(aws_stack.cluster_id)
+    wait_for(lambda: any(r.step_id == step["Id"] for r in cluster.executed) and fresh_lease(Settings.from_env()))
+    return step
+
+
+def test_stop_kills_the_yarn_application_of_a_driver_that_does_not_stop(
+    stream_cluster: FakeEmrCluster, aws_stack: AwsStack, yarn
+) -> None:
+    stream_cluster.module_substitutes["authpulse_dagster.live.stream_job"] = STUBBORN
+    resource = EmrStreamingJobResource(poll_seconds=0.2)
+    resource.start()
+    step = _running_stream_step(stream_cluster, aws_stack)
+    tag = yarn_tag_of(step["Config"]["Args"])
+    assert tag and tag.startswith("authpulse-")
+
+    stopped = resource.stop(timeout=3)
+
+    # The step was cancelled; in cluster mode that alone leaves the driver running...
+    assert {"ClusterId": aws_stack.cluster_id, "StepIds": [step["Id"]], "StepCancellationOption": "SEND_INTERRUPT"} in stream_cluster.cancel_requests
+    # ...so its application was killed by tag, through a step that runs yarn application -kill.
+    [kill] = yarn.kill_steps
+    assert kill.name == f"{KILL_STEP_PREFIX}{tag}" and kill.args[:2] == ["bash", "-c"] and kill.args[-1] == tag
+    assert yarn.killed == [(tag, step["Id"])]
+    assert not yarn.driver_alive(step["Id"])
+    assert not stopped.running
+    # Killed, the driver could not release its lease; it goes stale once heartbeats stop.
+    wait_for(lambda: fresh_lease(Settings.from_env()) is None, timeout=15)
+
+
+def test_start_refuses_while_a_driver_still_runs_on_the_checkpoint(
+    stream_cluster: FakeEmrCluster, aws_stack: AwsStack, yarn
+) -> None:
+    emr = boto3.client("emr", region_name=REGION)
+    resource = EmrStreamingJobResource(poll_seconds=0.2)
+    resource.start()
+    step = _running_stream_step(stream_cluster, aws_stack)
+    # Someone cancels the step (the console, a CLI call): spark-submit goes, the driver stays.
+    emr.cancel_steps(ClusterId=aws_stack.cluster_id, StepIds=[step["Id"]], StepCancellationOption="SEND_INTERRUPT")
+    assert stream_steps(aws_stack.cluster_id)[0]["Status"]["State"] == "CANCELLED"
+    assert yarn.driver_alive(step["Id"])
+
+    with pytest.raises(StreamStillRunning, match="a streaming driver still runs on checkpoint s3://authpulse-warehouse-test/"):
+        resource.start()
+    assert len(stream_steps(aws_stack.cluster_id)) == 1  # no second driver on the same checkpoint
+
+    # stop() ends the orphaned driver (its step has ended already); then a start is allowed again.
+    resource.stop(timeout=20)
+    assert not yarn.driver_alive(step["Id"])
+    assert fresh_lease(Settings.from_env()) is None
+    resource.start()
+    assert len(stream_steps(aws_stack.cluster_id)) == 2
+
+
+def test_the_lease_lives_under_the_pipes_prefix_and_names_the_checkpoint(aws_stack: AwsStack) -> None:
+    aws = Settings.from_env().require_aws()
+    uri = lease_uri(aws)
+    assert uri.startswith("s3://authpulse-pipes-test/pipes/stream-control/leases/") and uri.endswith(".json")
+    assert lease_uri(aws) == uri  # one lease per checkpoint, the same from every process
