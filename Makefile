@@ -4,13 +4,24 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# JVM jars for local Spark (Iceberg runtime, SQLite JDBC), pinned in jvm/pom.xml; cached, git-ignored.
+JARS := .jars
+JARS_STAMP := $(JARS)/.fetched
 export AUTHPULSE_HOME ?= $(CURDIR)/.authpulse
 export DAGSTER_HOME ?= $(AUTHPULSE_HOME)/dagster
 PYTEST_ARGS ?=
 
-.PHONY: install demo dev test test-fast bench evaluate local-up local-down check-java emr-package cdk-synth clean
+.PHONY: install jars demo dev test test-fast bench evaluate local-up local-down check-java emr-package cdk-synth clean
 
-install: $(STAMP)
+install: $(STAMP) $(JARS_STAMP)
+
+jars: $(JARS_STAMP)
+
+$(JARS_STAMP): jvm/pom.xml
+	@command -v mvn >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq maven) >/tmp/authpulse-apt.log 2>&1; } || true
+	@command -v mvn >/dev/null || { echo "error: Maven not found; install it (apt-get install maven): it fetches the Iceberg Spark jars"; exit 1; }
+	@mvn -q -B -f jvm/pom.xml dependency:copy-dependencies -DoutputDirectory=../$(JARS) -DincludeScope=runtime >/tmp/authpulse-mvn.log 2>&1 || { echo "error: Maven could not fetch the jars in jvm/pom.xml (see /tmp/authpulse-mvn.log); check the network or ~/.m2/settings.xml"; exit 1; }
+	touch $(JARS_STAMP)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }
@@ -26,7 +37,7 @@ check-java:
 	v=$$("$$java_bin" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
 	[ "$${v:-0}" -ge 17 ] || { echo "error: Java $$v found, Spark 4 needs Java 17+; install OpenJDK 17 or set JAVA_HOME"; exit 1; }
 
-# Generate ~3 days of LANL-format data and run every asset through Dagster.
+# Generate 12 days of LANL 2015 data with labelled attacks, run every asset through Dagster, stream one more day.
 demo: install
 	$(BIN)/authpulse demo
 
@@ -68,4 +79,4 @@ local-down: install
 
 clean:
 	-$(BIN)/authpulse local down
-	rm -rf $(AUTHPULSE_HOME) dist infra/cdk.out
+	rm -rf $(AUTHPULSE_HOME) dist infra/cdk.out $(JARS)
