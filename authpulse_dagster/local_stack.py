@@ -376,6 +376,10 @@ def ensure_resources(settings: Settings, timeout: float = 30) -> LocalResources:
         Namespace=settings.metrics_namespace,
         MetricData=[{"MetricName": "StackUp", "Value": 1.0, "Unit": "Count"}],
     )
+    # The SOC API's table (keys, triage state, audit trail): authpulse_dagster/api/store.py.
+    from authpulse_dagster.api.store import ensure_table as ensure_api_table
+
+    ensure_api_table(settings)
     return LocalResources(stream=stream, topic_arn=topic_arn, queue_url=queue_url)
 
 

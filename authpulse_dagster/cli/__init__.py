@@ -20,7 +20,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from authpulse_dagster.cli import alerts, demo, evaluate, generate, local, query, replay, run, stream
+    from authpulse_dagster.cli import alerts, api, demo, evaluate, generate, local, query, replay, run, stream
 
     for command in (
         local.local,
@@ -32,6 +32,7 @@ def _register() -> None:
         alerts.alerts,
         evaluate.evaluate,
         query.query,
+        api.api,
     ):
         cli.add_command(command)
 

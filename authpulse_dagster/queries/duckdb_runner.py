@@ -26,6 +26,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
+from authpulse_dagster.api.export import TRIAGE_TABLE, read_triage
 from authpulse_dagster.errors import ConfigError
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lakehouse.schemas import NAMESPACE
@@ -73,9 +74,16 @@ def arrow_source(table: Table) -> ds.Dataset | pa.Table:
     return ds.dataset([path for _, path in located], schema=schema, format="parquet", filesystem=filesystem)
 
 
-def register_tables(con: duckdb.DuckDBPyConnection, catalog: Catalog, tables: tuple[str, ...]) -> None:
+def register_tables(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, tables: tuple[str, ...], settings: Settings | None = None
+) -> None:
     """Expose each named Iceberg table as the view ``authpulse.<table>``."""
     for name in tables:
+        if name == TRIAGE_TABLE and settings is not None:
+            # The SOC API's triage export, not an Iceberg table (authpulse_dagster/api/export.py).
+            con.register(f"export_{name}", read_triage(settings))
+            con.execute(f"CREATE OR REPLACE VIEW {NAMESPACE}.{name} AS SELECT * FROM export_{name}")
+            continue
         try:
             table = catalog.load_table(f"{NAMESPACE}.{name}")
         except NoSuchTableError:
@@ -97,7 +105,7 @@ def run_local(settings: Settings, name: str, params: Mapping[str, str]) -> pa.Ta
     catalog = load_catalog(settings)
     con = connect()
     try:
-        register_tables(con, catalog, tables_in(sql))
+        register_tables(con, catalog, tables_in(sql), settings)
         return run_sql(con, sql)
     finally:
         con.close()

@@ -1,5 +1,5 @@
 -- Top risky users for a day: the highest accumulated (decaying) risk first, with what drove it
--- and the alert raised for the user that day, if any.
+-- and the alert raised for the user that day, if any, with its triage status (SOC API).
 --
 -- @param day date = latest(user_risk_daily)  Day to rank
 -- @param top int[1,1000] = 20                How many users to list
@@ -13,11 +13,14 @@ SELECT
     r.events,
     array_join(r.top_reasons, ', ') AS top_reasons,
     a.severity AS alert_severity,
-    a.alert_id
+    a.alert_id,
+    CASE WHEN a.alert_id IS NOT NULL THEN coalesce(t.status, 'open') END AS triage_status
 FROM authpulse.user_risk_daily r
 LEFT JOIN authpulse.alerts a
     ON a.user_id = r.user_id
     AND a.event_date = r.event_date
+LEFT JOIN authpulse.alert_triage t
+    ON t.alert_id = a.alert_id
 WHERE r.event_date = {{day}}
 ORDER BY r.risk_score DESC, r.max_event_score DESC, r.user_id
 LIMIT {{top}}
