@@ -13,6 +13,8 @@ from authpulse_dagster.resources.streaming import StreamStatus, streaming_resour
 def _print(st: StreamStatus) -> None:
     for key in ("state", "pid", "last_batch_id", "last_progress", "millis_behind_latest", "processing_lag_ms", "log"):
         click.echo(f"{key}: {asdict(st)[key]}")
+    if st.state == "failed" and st.detail.get("error"):
+        click.echo(f"error: {st.detail['error']}")
 
 
 @click.group()

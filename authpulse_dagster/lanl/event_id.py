@@ -152,3 +152,26 @@ class EventIdAssigner:
             self._seen.clear()
             self._value = self._run_value_fn(field)
             self._prefix = field + b","
+
+
+# How many occurrences :func:`id_matches` tries. Legitimate ids almost always have occurrence 0
+# (a line repeated within its second is rare), so the cost is one hash; a forged id costs this many.
+MAX_VERIFIED_OCCURRENCE = 4096
+
+
+def id_matches(claimed: str, line: bytes, max_occurrence: int = MAX_VERIFIED_OCCURRENCE) -> bool:
+    """Whether ``claimed`` is the event id of ``line`` for some occurrence below ``max_occurrence``.
+
+    A stream record carries its id; this is how the stream path knows the id
+    belongs to the line, so that two records sharing an id are the same line
+    and one may be dropped as a duplicate of the other.
+    """
+    if len(claimed) != 2 * DIGEST_SIZE:
+        return False
+    base = blake2b(canonical_line(line), digest_size=DIGEST_SIZE)
+    for occurrence in range(max_occurrence):
+        h = base.copy()
+        h.update(_suffix(occurrence))
+        if h.hexdigest() == claimed:
+            return True
+    return False

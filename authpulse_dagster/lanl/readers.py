@@ -48,6 +48,8 @@ _ID_LEN = 2 * DIGEST_SIZE
 _NULL_TIME = -1  # internal marker for a null dataset_time (valid times are >= 0)
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# A UTF-8 byte order mark some editors put at the start of a text file: not part of the first line.
+_UTF8_BOM = b"\xef\xbb\xbf"
 _BZIP2_MAGIC = b"BZh"
 
 
@@ -111,8 +113,11 @@ def _split_lines(f: BinaryIO) -> Iterator[tuple[list[bytes], int] | _LongLine]:
     no longer than the cap, or a single :class:`_LongLine` for anything longer."""
     carry = b""
     long: _LongLine | None = None
+    opening: bytes | None = f.read(_BLOCK)
+    if opening.startswith(_UTF8_BOM):
+        opening = opening[len(_UTF8_BOM):] or f.read(_BLOCK)
     while True:
-        block = f.read(_BLOCK)
+        block, opening = (opening, None) if opening is not None else (f.read(_BLOCK), None)
         if not block:
             break
         if long is not None:
@@ -156,7 +161,11 @@ def _time_parser(max_dataset_seconds: int | None) -> Callable[[bytes], int]:
     limit = _INT64_MAX if max_dataset_seconds is None else min(max_dataset_seconds, _INT64_MAX)
 
     def parse(field: bytes) -> int:
-        # bytes.isdigit is ASCII-only and False for b"", "-1", "+1", " 1", "1_0".
+        # Spaces around the time are trimmed as silver trims them, so bronze files the line under
+        # the day silver gives it (else a day could lose it). bytes.isdigit is ASCII-only and
+        # False for b"", "-1", "+1", "1_0".
+        if not field.isdigit():
+            field = field.strip(b" ")
         if not field.isdigit():
             return _NULL_TIME
         if len(field) > 19:

@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType
 
+from authpulse_dagster.lanl.event_id import id_matches
 from authpulse_dagster.live.record import SCHEMA
-from authpulse_dagster.transforms.validation import BAD_RECORD_FORMAT
+from authpulse_dagster.transforms.validation import BAD_RECORD_FORMAT, ID_CONFLICT_FORMAT, ParseOptions, time_limit
 
 RECORD_DDL = (
     "schema string, event_id string, format string, line string, line_b64 string, payload_size bigint, "
@@ -25,34 +27,82 @@ RECORD_DDL = (
 WATERMARK_SECONDS = 5 * 60
 
 
-def bronze_from_kinesis(records: DataFrame, ingested_at: datetime) -> DataFrame:
-    """Kinesis source rows → ``raw_events`` rows (every record, nothing dropped)."""
-    r = F.from_json(F.col("data").cast("string"), RECORD_DDL, {"mode": "PERMISSIVE"})
-    decoded = records.withColumn("r", r)
-    ok: Column = (F.col("r.schema") == F.lit(SCHEMA)) & F.col("r.event_id").isNotNull() & (
-        F.col("r.line").isNotNull() | F.col("r.line_b64").isNotNull()
+@F.udf(returnType=BooleanType(), useArrow=True)
+def _id_belongs_to_line(claimed: str | None, line: bytes | None, truncated: bool | None) -> bool:
+    if claimed is None or line is None:
+        return False
+    # A cut line (over 1 MiB) cannot be checked; it is quarantined as line_too_long anyway.
+    return bool(truncated) or id_matches(claimed, bytes(line))
+
+
+def bronze_from_kinesis(records: DataFrame, ingested_at: datetime, opts: ParseOptions) -> DataFrame:
+    """Kinesis source rows → ``raw_events`` rows: every record, nothing dropped, never an error.
+
+    A record is used as a line only if it is valid UTF-8 JSON of schema v1 with
+    an event id, a format, a line (``line`` or decodable ``line_b64``) and a
+    whole ``payload_size``; anything else is kept whole as format
+    ``bad_record``. A v1 record whose event id is not the id of its own line
+    is kept whole as ``event_id_conflict``: only records sharing an id *and*
+    a line may be deduplicated. The day is the line's own time when that is a
+    valid dataset time (the record's ``event_date`` cannot contradict it),
+    else the record's ``event_date`` (the producer's rule for damaged lines),
+    else the arrival day.
+    """
+    utf8 = F.expr("is_valid_utf8(cast(data AS STRING))")
+    decoded = records.select(
+        "*", F.when(utf8, F.from_json(F.col("data").cast("string"), RECORD_DDL, {"mode": "PERMISSIVE"})).alias("r")
     )
-    ok = F.coalesce(ok, F.lit(False))
     line_bytes = F.when(F.col("r.line").isNotNull(), F.encode(F.col("r.line"), "UTF-8")).otherwise(
-        F.unbase64(F.col("r.line_b64"))
+        F.try_to_binary(F.col("r.line_b64"), F.lit("base64"))
     )
-    record_day = F.to_date(F.col("r.event_date"))
+    head = F.trim(F.get(F.split(F.col("_line").cast("string"), ",", 2), 0))
+    decoded = decoded.select("*", line_bytes.alias("_line")).select("*", head.alias("_head"))
+    shaped: Column = (
+        (F.col("r.schema") == F.lit(SCHEMA))
+        & F.col("r.event_id").isNotNull()
+        & F.col("r.format").isNotNull()
+        & F.col("_line").isNotNull()
+        & (F.col("r.payload_size") >= 0)
+    )
+    shaped = F.coalesce(shaped, F.lit(False))
+    truncated = F.col("r.payload_size") > F.length("_line")
+    decoded = decoded.select(
+        "*",
+        shaped.alias("_shaped"),
+        F.when(shaped, _id_belongs_to_line(F.col("r.event_id"), F.col("_line"), truncated)).alias("_id_ok"),
+    )
+    ok = F.col("_shaped") & F.coalesce(F.col("_id_ok"), F.lit(False))
+    conflict = F.col("_shaped") & ~ok
+
+    limit = time_limit(opts)
+    epoch_seconds = int(opts.epoch.timestamp())
+    t = F.expr("try_cast(_head AS BIGINT)")
+    own_time = F.when(F.col("_head").rlike(r"^[0-9]+$") & (t >= 0) & (t <= F.lit(limit)), t)
+    own_day = F.date_from_unix_date(F.floor((F.lit(epoch_seconds) + F.col("_own_time")) / 86400).cast("int"))
+    decoded = decoded.select("*", own_time.alias("_own_time")).select("*", F.when(F.col("_own_time").isNotNull(), own_day).alias("_own_day"))
+    whole_id = F.concat_ws(":", F.lit("kinesis"), F.col("shard_id"), F.col("sequence_number"))
+    arrival_day = F.coalesce(F.to_date("approximate_arrival_timestamp"), F.to_date(F.lit(ingested_at).cast("timestamp")))
     return decoded.select(
-        F.when(ok, F.col("r.event_id"))
-        .otherwise(F.concat(F.lit("kinesis:"), F.col("shard_id"), F.lit(":"), F.col("sequence_number")))
-        .alias("event_id"),
-        F.when(ok, line_bytes).otherwise(F.col("data")).alias("payload"),
-        F.when(ok, F.col("r.payload_size")).otherwise(F.length("data").cast("long")).alias("payload_size"),
+        F.when(ok, F.col("r.event_id")).otherwise(whole_id).alias("event_id"),
+        F.when(ok, F.col("_line")).otherwise(F.col("data")).alias("payload"),
+        # Never below the bytes actually carried: a record cannot talk its way past line_too_long.
+        F.when(ok, F.greatest(F.col("r.payload_size"), F.length("_line").cast("long")))
+        .otherwise(F.length("data").cast("long"))
+        .alias("payload_size"),
         F.lit("kinesis").alias("source"),
-        F.when(ok, F.col("r.format")).otherwise(F.lit(BAD_RECORD_FORMAT)).alias("format"),
+        F.when(ok, F.col("r.format"))
+        .when(conflict, F.lit(ID_CONFLICT_FORMAT))
+        .otherwise(F.lit(BAD_RECORD_FORMAT))
+        .alias("format"),
         F.when(ok, F.col("r.source_file")).alias("source_file"),
         F.when(ok, F.col("r.line_number")).alias("line_number"),
-        F.when(ok, F.col("r.dataset_time")).alias("dataset_time"),
+        F.when(ok, F.col("_own_time")).alias("dataset_time"),
         F.col("shard_id"),
         F.col("sequence_number"),
         F.col("approximate_arrival_timestamp").alias("arrival_ts"),
-        # A record without a usable day is filed under the day it arrived.
-        F.coalesce(F.when(ok, record_day), F.to_date("approximate_arrival_timestamp")).alias("event_date"),
+        F.coalesce(
+            F.when(ok, F.coalesce(F.col("_own_day"), F.try_to_date(F.col("r.event_date")))), arrival_day
+        ).alias("event_date"),
         F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
     )
 

@@ -20,13 +20,18 @@ reason codes are part of the public contract (README, quarantine table):
 ``unknown_success_value``   2015 success field not ``Success`` or ``Fail``
 ``unknown_format``          the record's declared format is not known
 ``bad_record``              a stream record that is not an ``authpulse.lanl.v1`` JSON object
+``event_id_conflict``       a stream record whose ``event_id`` is not the id of its own line
 ==========================  ==================================================
+
+Whatever the bytes, this never raises: ``detail`` is always valid UTF-8 (the
+quarantine table stores it as a string) and ``event_ts`` is computed only for
+a time inside the dataset range, so no epoch + seconds can overflow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -47,10 +52,15 @@ REASONS = (
     "unknown_success_value",
     "unknown_format",
     "bad_record",
+    "event_id_conflict",
 )
 
 # Format given to stream records that could not be decoded (see live/stream_transforms.py).
 BAD_RECORD_FORMAT = "bad_record"
+# Format given to stream records whose event_id does not belong to their line (kept whole, like bad records).
+ID_CONFLICT_FORMAT = "event_id_conflict"
+# Spark timestamps end with year 9999; no dataset time may reach past it, whatever the settings say.
+_LAST_TIMESTAMP = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
 
 FIELD_COUNTS = {"lanl2014": 3, "lanl2015": 9}
 HEADER_TOKENS = ("time", "timestamp", "ts")
@@ -67,6 +77,11 @@ class ParseOptions:
     epoch: datetime
     max_line_bytes: int = 1024
     max_dataset_seconds: int = 3 * 365 * 86400
+
+
+def time_limit(opts: ParseOptions) -> int:
+    """The largest valid dataset time: ``max_dataset_seconds``, capped so epoch + time stays a timestamp."""
+    return max(0, min(opts.max_dataset_seconds, int((_LAST_TIMESTAMP - opts.epoch).total_seconds())))
 
 
 def _field(fields: Column, i: int) -> Column:
@@ -112,8 +127,10 @@ def parse_records(raw: DataFrame, opts: ParseOptions) -> DataFrame:
     c = F.col
     is_2015 = c("format") == "lanl2015"
     time_val = F.expr("try_cast(_time AS BIGINT)")
+    limit = time_limit(opts)
     checks: list[tuple[str, Column, Column | None]] = [
         ("bad_record", c("format") == BAD_RECORD_FORMAT, F.substring(c("_text"), 1, 200)),
+        ("event_id_conflict", c("format") == ID_CONFLICT_FORMAT, F.substring(c("_text"), 1, 200)),
         ("unknown_format", c("_expected").isNull(), c("format")),
         ("non_utf8", ~F.expr("is_valid_utf8(_text)"), None),
         ("line_too_long", c("payload_size") > F.lit(opts.max_line_bytes), c("payload_size").cast("string")),
@@ -122,7 +139,7 @@ def parse_records(raw: DataFrame, opts: ParseOptions) -> DataFrame:
         ("wrong_field_count", c("_n") != c("_expected"), c("_n").cast("string")),
         ("time_negative", c("_time").rlike(r"^-[0-9]+$"), c("_time")),
         ("time_not_integer", ~c("_time").rlike(r"^[0-9]+$"), F.substring(c("_time"), 1, 100)),
-        ("time_out_of_range", time_val.isNull() | (time_val > F.lit(opts.max_dataset_seconds)), c("_time")),
+        ("time_out_of_range", time_val.isNull() | (time_val > F.lit(limit)), F.substring(c("_time"), 1, 100)),
         ("empty_user", c("_user") == "", None),
         (
             "malformed_user",
@@ -143,9 +160,12 @@ def parse_records(raw: DataFrame, opts: ParseOptions) -> DataFrame:
     # Stage two evaluates each check once into a flag; stage three picks the first failing one.
     flagged = extracted.select("*", *[failed.alias(f"_fail_{code}") for code, failed, _ in checks])
     reason, detail = _first_failure([(code, c(f"_fail_{code}"), what) for code, _, what in checks])
+    # A detail cut from invalid UTF-8 (or cut inside a character) must not fail the quarantine write.
+    detail = F.make_valid_utf8(detail)
 
     epoch_seconds = int(opts.epoch.timestamp())
     parsed_time = F.expr("try_cast(_time AS BIGINT)")
+    in_range = (parsed_time >= 0) & (parsed_time <= F.lit(limit))
     src_user = F.split(c("_user"), "@", 2)
 
     def missing_as_null(col: str) -> Column:
@@ -156,7 +176,7 @@ def parse_records(raw: DataFrame, opts: ParseOptions) -> DataFrame:
         reason.alias("reason"),
         detail.alias("detail"),
         parsed_time.alias("parsed_time"),
-        F.timestamp_seconds(F.lit(epoch_seconds) + parsed_time).alias("event_ts"),
+        F.when(in_range, F.timestamp_seconds(F.lit(epoch_seconds) + parsed_time)).alias("event_ts"),
         F.when(is_2015, F.get(src_user, 0)).otherwise(c("_user")).alias("user_id"),
         F.when(is_2015, F.get(src_user, 1)).alias("user_domain"),
         c("_computer").alias("computer_id"),

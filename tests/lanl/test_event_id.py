@@ -5,7 +5,7 @@ from hashlib import blake2b
 
 import pytest
 
-from authpulse_dagster.lanl.event_id import EventIdAssigner, canonical_line, event_id, first_field
+from authpulse_dagster.lanl.event_id import EventIdAssigner, canonical_line, event_id, first_field, id_matches
 from authpulse_dagster.lanl.formats import LINE_HARD_CAP
 
 
@@ -106,3 +106,11 @@ def test_a_damaged_line_between_identical_events_does_not_merge_them():
     ids = [a.assign(x) for x in [b"5,U1,C1", b"", b"-5,U1,C1", b"garbage", b"5,U1,C1", b"6,U1,C1", b"5,U1,C1"]]
     assert ids[0] != ids[4]  # same second, a genuine repeat: distinct despite the damaged lines between
     assert ids[6] == ids[0]  # a new run (time 6) came between: the same line again is a redelivery
+
+
+def test_id_matches_only_the_line_it_was_made_from():
+    line = b"5,U1,C1"
+    assert id_matches(event_id(line, 0), line) and id_matches(event_id(line, 41), line + b"\r\n")
+    assert not id_matches(event_id(line, 0), b" 5,U1,C1")
+    assert not id_matches("not-an-id", line) and not id_matches("0" * 32, line)
+    assert not id_matches(event_id(line, 9), line, max_occurrence=9)

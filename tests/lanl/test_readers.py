@@ -129,7 +129,7 @@ def test_time_field_parsing(tmp_path):
         b"time,user,computer",  # header
         b"-1,U1,C1",  # negative
         b"+5,U1,C1",
-        b" 5,U1,C1",
+        b" 5,U1,C1",  # spaces trimmed, as silver trims them: a valid time
         b"1e3,U1,C1",
         b"\xd9\xa3,U1,C1",  # Arabic-Indic digit three: not ASCII
         b"99999999999999999999999,U1,C1",  # beyond int64
@@ -139,7 +139,7 @@ def test_time_field_parsing(tmp_path):
         b"",
     ]
     got = rows(write(tmp_path / "f", b"\n".join(lines) + b"\n"), max_dataset_seconds=100)
-    assert [r["dataset_time"] for r in got] == [None] * 8 + [42, 100, None]
+    assert [r["dataset_time"] for r in got] == [None] * 3 + [5] + [None] * 4 + [42, 100, None]
     unbounded = rows(write(tmp_path / "g", b"500,U1,C1\n9223372036854775808,U,C\n"))
     assert [r["dataset_time"] for r in unbounded] == [500, None]
 
@@ -250,3 +250,20 @@ def test_batches_are_also_cut_by_bytes(tmp_path, monkeypatch):
     batches = list(iter_batches(p, "lanl2014", chunk_lines=1_000_000))
     assert len(batches) >= 3
     assert pa.Table.from_batches(batches).equals(whole)
+
+
+def test_a_utf8_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf5,U2,C2\n6,U3,C3\n")
+    rows = [r for b in iter_batches(path, "lanl2014") for r in b.to_pylist()]
+    assert [r["payload"] for r in rows] == [b"5,U2,C2", b"6,U3,C3"]
+    assert rows[0]["dataset_time"] == 5
+    assert rows[0]["event_id"] == event_id(b"5,U2,C2", 0)  # the id the line has without the mark
+
+
+def test_spaces_around_the_time_are_trimmed_as_silver_trims_them(tmp_path):
+    # Else bronze filed " 5,U2,C2" under the previous line's day while silver put it on day 0: it vanished.
+    path = tmp_path / "space.txt"
+    path.write_bytes(b"86500,U1,C1\n 5,U2,C2\n")
+    rows = [r for b in iter_batches(path, "lanl2014") for r in b.to_pylist()]
+    assert [r["dataset_time"] for r in rows] == [86500, 5]

@@ -59,8 +59,12 @@ def test_bad_stream_record(spark):
     assert _reasons(spark, [(b"{not json", "bad_record")], "bad_record") == ["bad_record"]
 
 
+def test_stream_record_whose_id_is_not_its_lines(spark):
+    assert _reasons(spark, [(b'{"event_id":"x"}', "event_id_conflict")], "event_id_conflict") == ["event_id_conflict"]
+
+
 def test_every_documented_reason_has_a_case():
-    covered = {r for _, r in CASES_2014 + CASES_2015} | {"unknown_format", "bad_record"}
+    covered = {r for _, r in CASES_2014 + CASES_2015} | {"unknown_format", "bad_record", "event_id_conflict"}
     assert covered == set(REASONS)
 
 
@@ -86,3 +90,32 @@ def test_2015_machine_and_special_accounts_are_valid(spark, user):
     line = b"1," + user + b"," + user + b",C625,C625,Negotiate,Batch,LogOn,Success"
     opts = ParseOptions(epoch=OPTS.epoch)  # default line limit: 2015 lines are longer than the test's 64 bytes
     assert parse_records(bronze_rows(spark, [line], "lanl2015"), opts).first()["reason"] is None
+
+
+def test_a_13_digit_time_is_out_of_range_and_nothing_overflows(spark):
+    # epoch + 9.3e12 s overflows a Spark timestamp (microseconds in a long); the line must be quarantined.
+    opts = ParseOptions(epoch=OPTS.epoch)
+    lines = [b"9300000000000,U1,C1", b"9223372036854775807,U1,C1", b"5,U1,C1"]
+    rows = {r["line_number"]: r for r in parse_records(bronze_rows(spark, lines), opts).collect()}
+    assert [rows[i]["reason"] for i in (1, 2, 3)] == ["time_out_of_range", "time_out_of_range", None]
+    assert rows[1]["event_ts"] is None and rows[3]["event_ts"] is not None
+
+
+def test_a_huge_max_dataset_seconds_cannot_overflow_either(spark):
+    opts = ParseOptions(epoch=OPTS.epoch, max_dataset_seconds=2**62)
+    rows = parse_records(bronze_rows(spark, [b"9300000000000,U1,C1"]), opts).collect()
+    assert rows[0]["reason"] == "time_out_of_range"  # past year 9999
+
+
+def test_detail_of_a_non_utf8_bad_record_is_valid_text(spark):
+    # The quarantine stores detail as a string: invalid UTF-8 there failed the whole micro-batch.
+    from authpulse_dagster.transforms.silver import quarantine_rows
+
+    parsed = parse_records(bronze_rows(spark, [b"\xff\xfe not json"], "bad_record"), OPTS)
+    rows = quarantine_rows(parsed).toArrow().to_pylist()  # Arrow, as the quarantine writer takes it
+    assert rows[0]["reason"] == "bad_record" and "not json" in rows[0]["detail"]
+
+
+def test_leading_space_in_time_is_trimmed_as_the_reader_does(spark):
+    row = parse_records(bronze_rows(spark, [b" 5,U2,C2"]), OPTS).first()
+    assert row["reason"] is None and row["parsed_time"] == 5
