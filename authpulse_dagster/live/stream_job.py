@@ -92,7 +92,14 @@ class BatchProcessor:
         self.history: deque[BatchReport] = deque(maxlen=10_000)
 
     def __call__(self, records: DataFrame, batch_id: int) -> None:
-        self.last = self.process(records, batch_id)
+        try:
+            self.last = self.process(records, batch_id)
+        except Exception as exc:
+            # Record content never gets here (it is quarantined); this is the machine or a bug. Say so
+            # where `stream status` and the streaming-health sensor look, then let Spark fail the query.
+            write_status(self.settings, {**(asdict(self.last) if self.last else {}), "state": "failed", "pid": os.getpid(),
+                                         "failed_batch_id": batch_id, "error": first_line(exc)})
+            raise
         self.history.append(self.last)
         write_status(self.settings, {"state": "running", "pid": os.getpid(), **asdict(self.last)})
         if self.publish_metrics:
@@ -125,7 +132,7 @@ class BatchProcessor:
         ).first()
         # ingested_at is fixed per batch so a replayed batch lands identical rows.
         ingested_at = datetime.now(timezone.utc)
-        bronze = bronze_from_kinesis(records, ingested_at).persist(StorageLevel.MEMORY_AND_DISK)
+        bronze = bronze_from_kinesis(records, ingested_at, self.opts).persist(StorageLevel.MEMORY_AND_DISK)
         append(RAW_EVENTS, bronze)
 
         parsed = parse(bronze, self.opts).persist(StorageLevel.MEMORY_AND_DISK)
@@ -187,6 +194,13 @@ class BatchProcessor:
             alerts_sent=alerts_sent,
             alert_error=alert_error,
         )
+
+
+def first_line(error: BaseException | object) -> str:
+    """The first non-empty line of an error (Spark's carry the whole JVM trace after it)."""
+    text = str(error).strip()
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return f"{type(error).__name__}: {line}"[:500] if not line.startswith(type(error).__name__) else line[:500]
 
 
 def status_path(settings: Settings) -> Path:
@@ -267,17 +281,20 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    if args.available_now:
-        drain(query)
-    while query.isActive and not stop.is_set():
-        query.awaitTermination(1)
+    try:
+        if args.available_now:
+            drain(query)
+        while query.isActive and not stop.is_set():
+            query.awaitTermination(1)
+    except Exception:  # the query failed: awaitTermination re-raises its error; reported below
+        pass
     if stop.is_set():
         log.info("stop requested: finishing the batch in flight")
         stop_gracefully(query)
     error = query.exception()
     last = asdict(processor.last) if processor.last else {}
     write_status(settings, {**last, "state": "failed" if error else "stopped", "pid": os.getpid(),
-                            "error": str(error) if error else None, "stopped_at": datetime.now(timezone.utc).isoformat()})
+                            "error": first_line(error) if error else None, "stopped_at": datetime.now(timezone.utc).isoformat()})
     spark.stop()
     raise SystemExit(1 if error else 0)
 
