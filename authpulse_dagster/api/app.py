@@ -257,7 +257,10 @@ def create_app(
         row: AlertRow = lakehouse_call(lambda: lakehouse.alert(alert_id))
         state = store.get_triage(alert_id)
         risk = lakehouse_call(lambda: lakehouse.risk_window(row))
-        events = lakehouse_call(lambda: lakehouse.alert_events(alert_id))
+        try:
+            events = lakehouse.alert_events(alert_id)
+        except DataNotReady:
+            events = []  # the events' tables are not built (yet): the alert still shows
         history = store.audit(alert_id)
         response.headers["ETag"] = state.etag
         return AlertDetail(

@@ -163,7 +163,7 @@ class Lakehouse:
                 duckdb_runner.register_tables(con, self.catalog, tables)
             except ConfigError as exc:
                 raise DataNotReady(str(exc)) from None
-            return con.execute(sql, params).to_arrow_table().to_pylist()
+            return con.sql(sql, params=params).to_arrow_table().to_pylist()
         finally:
             con.close()
 

@@ -14,8 +14,8 @@ Days are dataset days (the alert's ``event_date``), not wall-clock days, so
 a replayed history suppresses the same alerts as a live one would.
 
 :func:`from_triage` is pure (triage records in, rows out);
-:func:`drop_suppressed` is the Spark side the alerts step applies to its
-candidates. The rows reach the step through the export file
+:func:`drop_suppressed` and :func:`silence` are the Spark side the alerts
+step applies to its candidates (:func:`for_alerts_step`). The rows reach the step through the export file
 (:mod:`authpulse_dagster.api.export`), so detection never calls DynamoDB.
 """
 
@@ -109,8 +109,36 @@ def drop_suppressed(
     return tagged.join(silenced.select("_etype", "_eid", "_day"), ["_etype", "_eid", "_day"], "left_anti").drop("_etype", "_eid", "_day")
 
 
-def for_alerts_step(spark: "SparkSession", settings) -> "DataFrame":
-    """The exported suppressions as a DataFrame (empty when nothing was exported yet)."""
+def silence(
+    daily: "DataFrame", suppressions: "DataFrame", entity_type: str = "user", entity: str = "user_id", reasons: str = "top_reasons"
+) -> "DataFrame":
+    """``daily`` (user_risk_daily / host_risk_daily rows) with ``day_score`` 0 where the day is suppressed.
+
+    The alert decision raises nothing for a day with nothing new (``day_score``
+    0), so a suppressed day is no candidate and its place in the day's budget
+    goes to the next one; the row itself (population, risk score) stays.
+    """
+    from pyspark.sql import functions as F
+
+    tagged = daily.withColumn("_etype_in", F.lit(entity_type)).withColumn("_eid_in", F.col(entity))
+    keys = tagged.select(F.col("_etype_in").alias("entity_type"), F.col("_eid_in").alias("entity_id"), "event_date", reasons)
+    kept = drop_suppressed(keys, suppressions, reasons=reasons).select(
+        F.col("entity_id").alias("_k_eid"), F.col("event_date").alias("_k_day"), F.lit(True).alias("_kept")
+    )
+    # Joined on columns named apart: both sides descend from ``daily``, and Spark would read x == x as always true.
+    joined = tagged.join(kept, (F.col("_eid_in") == F.col("_k_eid")) & (F.col("event_date") == F.col("_k_day")), "left")
+    quiet = F.size(F.col(reasons)) > 0
+    return joined.select(
+        *[F.when(quiet & F.col("_kept").isNull(), F.lit(0.0)).otherwise(F.col(c)).alias(c) if c == "day_score" else F.col(c)
+          for c in daily.columns]
+    )
+
+
+def for_alerts_step(settings, daily: "DataFrame", entity_type: str = "user", entity: str = "user_id") -> "DataFrame":
+    """``daily`` silenced by the exported suppressions; unchanged when there are none (nothing joined)."""
     from authpulse_dagster.api.export import read_suppressions
 
-    return frame(spark, read_suppressions(settings))
+    rows = read_suppressions(settings)
+    if not rows:
+        return daily
+    return silence(daily, frame(daily.sparkSession, rows), entity_type=entity_type, entity=entity)

@@ -24,6 +24,7 @@ from authpulse_dagster.lakehouse.schemas import (
     USER_RISK_DAILY,
     USER_ROUTE_DAILY,
 )
+from authpulse_dagster.api import suppressions as triage_suppressions
 from authpulse_dagster.lakehouse import spark_tables
 from authpulse_dagster.risk import publish, scoring
 from authpulse_dagster.risk.config import RiskConfig
@@ -99,7 +100,8 @@ def write_alerts(ctx: StepContext) -> tuple[dict, dict]:
     config = _config(ctx)
     first, last = ctx.days[0], ctx.days[-1]
     rows = scoring.alerts(
-        _read_days(ctx, USER_RISK_DAILY, first, last),
+        # SOC API: a false positive silences the same user+reasons for a while (authpulse_dagster/api/suppressions.py).
+        triage_suppressions.for_alerts_step(ctx.settings, _read_days(ctx, USER_RISK_DAILY, first, last)),
         _read_days(ctx, RISK_SCORES, first, last),
         _read_days(ctx, ALERTS, first, last),
         config,
