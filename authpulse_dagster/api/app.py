@@ -3,7 +3,9 @@
 Authentication is ``Authorization: Bearer <key>`` on every ``/v1`` route: no
 or an unknown, malformed or revoked key is 401; a key whose scope does not
 cover the route is 403 (``read`` reads and runs queries, ``triage`` also
-changes triage state). Each key is rate-limited (429 + ``Retry-After``).
+changes triage state). A verified key is re-read after
+``AUTHPULSE_API_KEY_CACHE_SECONDS`` (2), so a revocation takes effect within
+that. Each key is rate-limited (429 + ``Retry-After``).
 Triage writes need ``If-Match`` with the ETag of the alert's current triage
 version (428 without, 412 when stale). The OpenAPI document is at
 ``/openapi.json`` (and ``/docs``); CORS is off unless origins are configured.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import json
 import logging
 import threading
 import time
@@ -86,22 +89,54 @@ class TriageCache:
         self._lock = threading.Lock()
 
     def states(self) -> dict[str, TriageState]:
-        if time.monotonic() - self._at >= self.seconds and self._lock.acquire(blocking=self._at == float("-inf")):
-            try:
-                fresh = {s.alert_id: s for s in self.store.list_triage()}
-                # A write of ours the index has not caught up with yet wins over the index.
-                for alert_id, mine in self._states.items():
-                    if alert_id in fresh and fresh[alert_id].version < mine.version:
-                        fresh[alert_id] = mine
-                self._states, self._at = fresh, time.monotonic()
-            finally:
-                self._lock.release()
+        first = self._at == float("-inf")
+        if time.monotonic() - self._at >= self.seconds and self._lock.acquire(blocking=first):
+            if first:
+                self._refresh_and_release()
+            else:
+                # Off the request's path, like the alerts cache.
+                threading.Thread(target=self._refresh_and_release, daemon=True).start()
         return self._states
+
+    def _refresh_and_release(self) -> None:
+        try:
+            fresh = {s.alert_id: s for s in self.store.list_triage()}
+            # A write of ours the index has not caught up with yet wins over the index.
+            for alert_id, mine in self._states.items():
+                if alert_id in fresh and fresh[alert_id].version < mine.version:
+                    fresh[alert_id] = mine
+            self._states, self._at = fresh, time.monotonic()
+        except StoreUnavailable:
+            if self._at == float("-inf"):
+                raise
+            log.warning("triage store unavailable; list views keep the last triage states")
+        finally:
+            self._lock.release()
 
     def put(self, state: TriageState) -> None:
         current = self._states.get(state.alert_id)
         if current is None or current.version < state.version:
             self._states = {**self._states, state.alert_id: state}
+
+
+class KeyCache:
+    """Stored keys by id, re-read after ``seconds`` (so a revocation takes effect within that), unknown ids always re-read."""
+
+    def __init__(self, store: Store, seconds: float):
+        self.store = store
+        self.seconds = seconds
+        self._keys: dict[str, tuple[ApiKey, float]] = {}
+
+    def get(self, key_id: str) -> ApiKey | None:
+        cached = self._keys.get(key_id)
+        if cached is not None and time.monotonic() - cached[1] < self.seconds:
+            return cached[0]
+        key = self.store.get_key(key_id)
+        if key is not None and self.seconds > 0:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[key_id] = (key, time.monotonic())
+        return key
 
 
 def encode_cursor(row: AlertRow) -> str:
@@ -123,6 +158,20 @@ def summary(row: AlertRow, state: TriageState | None) -> AlertSummary:
         first_event_ts=row.first_event_ts, last_event_ts=row.last_event_ts, created_at=row.created_at, updated_at=row.updated_at,
         status=state.status if state else OPEN, assignee=state.assignee if state else None,
     )
+
+
+_ROW_JSON: dict[AlertRow, dict[str, Any]] = {}
+
+
+def summary_json(row: AlertRow, state: TriageState | None) -> dict[str, Any]:
+    """``summary(...)`` as plain JSON values; the alert's part is computed once per row object."""
+    base = _ROW_JSON.get(row)
+    if base is None:
+        if len(_ROW_JSON) > 200_000:
+            _ROW_JSON.clear()
+        base = summary(row, None).model_dump(mode="json")
+        _ROW_JSON[row] = base
+    return {**base, "status": state.status if state else OPEN, "assignee": state.assignee if state else None}
 
 
 def _risk_day(row: dict[str, Any]) -> RiskDay:
@@ -155,6 +204,7 @@ def create_app(
     lakehouse = lakehouse or Lakehouse(settings, cache_seconds=api.cache_seconds)
     limiter = RateLimiter(api.rate_per_second, api.burst, clock=clock)
     triage_cache = TriageCache(store, api.cache_seconds)
+    key_cache = KeyCache(store, api.key_cache_seconds)
     export_lock = threading.Lock()
     bearer = HTTPBearer(auto_error=False, description="An API key from `authpulse api keys create`")
 
@@ -174,7 +224,7 @@ def create_app(
             if credentials is None or credentials.scheme.lower() != "bearer":
                 raise ApiError(401, "send an API key as `Authorization: Bearer <key>`", headers=challenge)
             parsed = keymod.parse(credentials.credentials)
-            key = store.get_key(parsed[0]) if parsed else None
+            key = key_cache.get(parsed[0]) if parsed else None
             # One answer for unknown, wrong and revoked keys: a caller learns nothing about which.
             if key is None or not keymod.matches(key.hash, *parsed) or not key.active:  # type: ignore[misc]
                 raise ApiError(401, "the API key is unknown or revoked", headers={**challenge, "WWW-Authenticate": 'Bearer error="invalid_token"'})
@@ -234,7 +284,7 @@ def create_app(
         start = 0
         if cursor:
             start = bisect.bisect_right([r.sort_key for r in rows], decode_cursor(cursor)) if rows else 0
-        items: list[AlertSummary] = []
+        items: list[dict[str, Any]] = []
         last: AlertRow | None = None
         more = False
         for row in rows[start:]:
@@ -249,9 +299,11 @@ def create_app(
             if len(items) == limit:
                 more = True
                 break
-            items.append(summary(row, state))
+            items.append(summary_json(row, state))
             last = row
-        return AlertPage(items=items, next_cursor=encode_cursor(last) if more and last else None)
+        # Serialized here, not through the response model: the list is the hot path (the rows' JSON is cached per row).
+        body = {"items": items, "next_cursor": encode_cursor(last) if more and last else None}
+        return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
 
     def detail(alert_id: str, response: Response) -> AlertDetail:
         row: AlertRow = lakehouse_call(lambda: lakehouse.alert(alert_id))

@@ -47,6 +47,7 @@ class ApiSettings:
     max_body_bytes: int = 16 * 1024
     cors_origins: tuple[str, ...] = ()  # empty: CORS off
     cache_seconds: float = 2.0  # how stale a list view may be (alerts table and triage states)
+    key_cache_seconds: float = 2.0  # a verified key is re-read after this long: a revocation takes effect within it
     suppression_days: int = 7  # a false_positive suppresses the same entity+reasons for this many days (0: off)
     query_row_limit: int = 1000  # the most rows a named query returns
     triage_uri: str = ""  # where the triage export goes ("" = <home>/triage locally)
@@ -73,6 +74,7 @@ class ApiSettings:
             max_body_bytes=int(_number(e, "AUTHPULSE_API_MAX_BODY_BYTES", 16 * 1024, 256, 10 * 1024 * 1024)),
             cors_origins=origins,
             cache_seconds=_number(e, "AUTHPULSE_API_CACHE_SECONDS", 2.0, 0.0, 3600),
+            key_cache_seconds=_number(e, "AUTHPULSE_API_KEY_CACHE_SECONDS", 2.0, 0.0, 300),
             suppression_days=int(_number(e, "AUTHPULSE_SUPPRESSION_DAYS", 7, 0, 3650)),
             query_row_limit=int(_number(e, "AUTHPULSE_API_QUERY_ROW_LIMIT", 1000, 1, 100_000)),
             triage_uri=triage_uri,

@@ -118,10 +118,8 @@ class Lakehouse:
                 if self._alerts is None:
                     self._refresh()
         elif due and self._lock.acquire(blocking=False):
-            try:
-                self._refresh()
-            finally:
-                self._lock.release()
+            # Off the request's path: this request and the others keep serving the current snapshot meanwhile.
+            threading.Thread(target=self._refresh_and_release, daemon=True).start()
         assert self._alerts is not None
         return self._alerts
 
@@ -136,6 +134,16 @@ class Lakehouse:
         if row is None:
             raise NotFound(f"no alert {alert_id!r}")
         return row
+
+    def _refresh_and_release(self) -> None:
+        try:
+            self._refresh()
+        except Exception:  # the next check tries again; a request never fails for a background refresh
+            import logging
+
+            logging.getLogger("authpulse.api").exception("refreshing the alerts cache failed")
+        finally:
+            self._lock.release()
 
     def _refresh(self) -> None:
         self._checked = time.monotonic()
