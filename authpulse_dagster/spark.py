@@ -114,13 +114,15 @@ def use_catalog(spark: SparkSession, settings: Settings) -> None:
     """Point the session's ``authpulse`` catalog at ``settings``' lakehouse (a no-op when it already does)."""
     conf = iceberg_spark_conf(settings)
     prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
-    current = {k: spark.conf.get(k, None) for k in conf if k.startswith(prefix)}
-    if all(current[k] == conf[k] for k in current):
+    wanted = {k: v for k, v in conf.items() if k.startswith(prefix) or k == "spark.sql.sources.partitionOverwriteMode"}
+    current = {k: v for k, v in spark.conf.getAll.items() if k == prefix or k.startswith(prefix + ".")}
+    if all(current.get(k) == v for k, v in wanted.items()) and current.keys() <= wanted.keys():
         return
-    for key, value in conf.items():
-        if key.startswith(prefix) or key == "spark.sql.sources.partitionOverwriteMode":
-            spark.conf.set(key, value)
-    if any(v is not None for v in current.values()):
+    for key in current.keys() - wanted.keys():
+        spark.conf.unset(key)  # a setting of the previous environment (e.g. the JDBC uri) must not linger
+    for key, value in wanted.items():
+        spark.conf.set(key, value)
+    if current:
         # The catalog was loaded for another home: drop Spark's loaded catalogs so the next use
         # reads the new configuration (CatalogManager.reset, public in the JVM).
         spark._jsparkSession.sessionState().catalogManager().reset()

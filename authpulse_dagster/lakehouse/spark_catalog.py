@@ -13,6 +13,9 @@ builder (``authpulse_dagster.spark``) and the EMR ``spark-submit`` command
 
 from __future__ import annotations
 
+import os
+from typing import Mapping
+
 from authpulse_dagster.lakehouse.schemas import NAMESPACE
 from authpulse_dagster.settings import LOCAL, Settings
 
@@ -20,8 +23,16 @@ SPARK_CATALOG = "authpulse"
 EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
-def iceberg_spark_conf(settings: Settings) -> dict[str, str]:
-    """Spark configuration for the ``authpulse`` Iceberg catalog in this environment."""
+def iceberg_spark_conf(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Spark configuration for the ``authpulse`` Iceberg catalog in this environment.
+
+    In AWS mode an endpoint override in the environment (``AWS_ENDPOINT_URL``
+    or the per-service ``AWS_ENDPOINT_URL_GLUE`` / ``_S3``, which boto3 honours
+    too) is handed to Iceberg's AWS clients, which do not read those
+    variables: that is how the tests point the Glue catalog at a moto server.
+    On AWS none is set.
+    """
+    e = os.environ if environ is None else environ
     prefix = f"spark.sql.catalog.{SPARK_CATALOG}"
     conf = {
         "spark.sql.extensions": EXTENSIONS,
@@ -52,6 +63,12 @@ def iceberg_spark_conf(settings: Settings) -> dict[str, str]:
             f"{prefix}.warehouse": aws.warehouse_uri,
             f"{prefix}.client.region": aws.region,
         }
+        glue = e.get("AWS_ENDPOINT_URL_GLUE") or e.get("AWS_ENDPOINT_URL")
+        s3 = e.get("AWS_ENDPOINT_URL_S3") or e.get("AWS_ENDPOINT_URL")
+        if glue:
+            conf[f"{prefix}.glue.endpoint"] = glue
+        if s3:
+            conf |= {f"{prefix}.s3.endpoint": s3, f"{prefix}.s3.path-style-access": "true"}
     return conf
 
 

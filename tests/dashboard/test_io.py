@@ -7,7 +7,7 @@ import pytest
 
 from authpulse_dagster.dashboard.io import dashboard_path, day_range, read_dashboard_data, write_atomically
 from authpulse_dagster.lakehouse.schemas import USER_RISK_DAILY
-from authpulse_dagster.lakehouse.tables import ensure_table
+from tests.fixtures.lakehouse import write_rows
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from tests.queries.seed import D1, D4, D5, seed
 
@@ -28,10 +28,10 @@ def test_a_short_window_reads_only_its_days(seeded_settings):
     assert sorted(data.alerts.alert_id) == ["al-u1-d5", "al-u2-d5"]
 
 
-def test_missing_and_empty_tables_read_as_no_data(catalog):
+def test_missing_and_empty_tables_read_as_no_data(settings, catalog):
     data = read_dashboard_data(catalog)
     assert data.as_of is None and data.user_risk.empty and data.alerts.empty and data.hosts.empty
-    ensure_table(catalog, USER_RISK_DAILY)
+    write_rows(settings, USER_RISK_DAILY, [])
     assert day_range(catalog.load_table(USER_RISK_DAILY.identifier)) is None
     seed(catalog, only=("host_popularity",))
     data = read_dashboard_data(catalog)

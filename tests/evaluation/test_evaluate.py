@@ -21,7 +21,7 @@ from authpulse_dagster.cli import evaluate as evaluate_cli
 from authpulse_dagster.errors import InputError
 from authpulse_dagster.evaluation import evaluate, render_table
 from authpulse_dagster.lakehouse.schemas import ALERTS, AUTH_EVENTS, USER_RISK_DAILY, TableDef
-from authpulse_dagster.lakehouse.tables import conform, ensure_table
+from tests.fixtures.lakehouse import write_rows
 
 DAYS = [date(2024, 1, d) for d in range(1, 6)]
 USERS = [f"U{i}" for i in range(1, 11)]
@@ -71,21 +71,20 @@ def _default(field_type, row):
     raise AssertionError(f"no default for {field_type}")
 
 
-def _append(catalog, table_def: TableDef, rows: list[dict]) -> None:
-    table = ensure_table(catalog, table_def)
+def _append(settings, table_def: TableDef, rows: list[dict]) -> None:
     full = [{f.name: row.get(f.name, _default(f.field_type, row)) for f in table_def.schema.fields} for row in rows]
-    table.append(conform(table, pa.Table.from_pylist(full, schema=table.schema().as_arrow())))
+    write_rows(settings, table_def, full, append=True)
 
 
 @pytest.fixture
-def warehouse(catalog):
+def warehouse(settings, catalog):
     _append(
-        catalog,
+        settings,
         AUTH_EVENTS,
         [{"event_id": f"{u}-{d}", "user_id": u, "computer_id": "C1", "event_date": d} for u in USERS for d in DAYS],
     )
     _append(
-        catalog,
+        settings,
         USER_RISK_DAILY,
         [
             {"user_id": u, "event_date": d, "risk_score": SCORES.get((u, d.day), 0.0)}
@@ -94,7 +93,7 @@ def warehouse(catalog):
         ],
     )
     _append(
-        catalog,
+        settings,
         ALERTS,
         [{"alert_id": f"a-{u}-{d}", "user_id": u, "event_date": date(2024, 1, d), "score": 70.0} for u, d in ALERTED],
     )
@@ -230,15 +229,15 @@ def test_reads_what_the_generator_writes(settings, catalog, tmp_path):
     )  # fmt: skip
     epoch = date(2024, 1, 1)
     user_days = {(line.split(b",")[1].split(b"@")[0].decode(), int(line.split(b",")[0]) // 86400) for line in out.read_bytes().splitlines()}
-    _append(catalog, AUTH_EVENTS, [{"user_id": u, "event_date": epoch + timedelta(days=d)} for u, d in sorted(user_days)])
+    _append(settings, AUTH_EVENTS, [{"user_id": u, "event_date": epoch + timedelta(days=d)} for u, d in sorted(user_days)])
     side = json.loads(stats.sidecar_path.read_text())["victims"]
     attacked = {(u, d) for u, v in side.items() for d in v["days"]}
     _append(
-        catalog,
+        settings,
         USER_RISK_DAILY,
         [{"user_id": u, "event_date": epoch + timedelta(days=d), "risk_score": 90.0 if (u, d) in attacked else 5.0} for u, d in sorted(user_days)],
     )
-    _append(catalog, ALERTS, [{"user_id": u, "event_date": epoch + timedelta(days=v["days"][0])} for u, v in side.items()])
+    _append(settings, ALERTS, [{"user_id": u, "event_date": epoch + timedelta(days=v["days"][0])} for u, v in side.items()])
     report = evaluate(settings, stats.labels_path)
     assert report.users == 200 and report.days == 12 and report.label_events == stats.attack_events
     o = report.overall

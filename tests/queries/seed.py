@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timezone
 
-import pyarrow as pa
 import pytest
 from pyiceberg.catalog import Catalog
 
@@ -25,8 +24,8 @@ from authpulse_dagster.lakehouse.schemas import (
     USER_RISK_DAILY,
     TableDef,
 )
-from authpulse_dagster.lakehouse.tables import ensure_table, replace_days
 from authpulse_dagster.settings import Settings
+from tests.fixtures.lakehouse import write_rows as _write
 
 D1, D2, D3, D4, D5 = (date(2024, 1, d) for d in range(1, 6))
 DAYS = (D1, D2, D3, D4, D5)
@@ -158,12 +157,14 @@ DEFS: dict[str, TableDef] = {
 
 
 def write_rows(catalog: Catalog, table_def: TableDef, rows: list[dict]) -> None:
-    """Write ``rows`` into the real Iceberg table (created if needed), one snapshot per day."""
-    table = ensure_table(catalog, table_def)
-    data = pa.Table.from_pylist(rows, schema=table.schema().as_arrow())
-    days = sorted({r["event_date"] for r in rows})
-    if days:
-        replace_days(table, data, days, {"authpulse.asset": f"test-{table_def.name}"})
+    """Write ``rows`` into the real Iceberg table through Spark (created if needed), one snapshot."""
+    _write(_settings_of(catalog), table_def, rows, {"authpulse.asset": f"test-{table_def.name}"})
+
+
+def _settings_of(catalog: Catalog) -> Settings:
+    """The data home a test's SQL catalog lives in (``<home>/catalog.db``)."""
+    uri = catalog.properties["uri"]
+    return Settings.from_env({"AUTHPULSE_HOME": uri.removeprefix("sqlite:///").rsplit("/", 1)[0]})
 
 
 def seed(catalog: Catalog, only: tuple[str, ...] | None = None) -> None:

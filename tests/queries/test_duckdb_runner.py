@@ -10,7 +10,7 @@ from pyiceberg.types import StringType
 
 from authpulse_dagster.errors import ConfigError
 from authpulse_dagster.lakehouse.schemas import ALERTS, USER_RISK_DAILY
-from authpulse_dagster.lakehouse.tables import ensure_table
+from tests.fixtures.lakehouse import write_rows
 from authpulse_dagster.queries import list_queries
 from authpulse_dagster.queries.duckdb_runner import arrow_source, connect, register_tables, run_local, run_sql
 from tests.queries.seed import ALERT_ROWS, D5, ts, write_rows
@@ -132,8 +132,8 @@ def test_missing_table_says_what_to_run(settings):
 
 
 def test_empty_tables_give_no_rows_but_the_columns(settings, catalog):
-    ensure_table(catalog, USER_RISK_DAILY)
-    ensure_table(catalog, ALERTS)
+    write_rows(settings, USER_RISK_DAILY, [])
+    write_rows(settings, ALERTS, [])
     result = run_local(settings, "top_risky_users", {})
     assert result.num_rows == 0
     assert result.column_names[:3] == ["user_id", "event_date", "risk_score"]

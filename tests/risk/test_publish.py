@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-import pyarrow as pa
-
 from authpulse_dagster import notify
 from authpulse_dagster.lakehouse.schemas import ALERTS
-from authpulse_dagster.lakehouse.tables import conform, ensure_table, replace_days
 from authpulse_dagster.risk import publish
+from tests.fixtures.lakehouse import write_rows
 
 DAY = date(2024, 1, 11)
 T = datetime(2024, 1, 11, 13, 0, tzinfo=timezone.utc)
@@ -23,9 +21,8 @@ def alert(user: str, severity: str, score: float) -> dict:
     }
 
 
-def write_alerts(catalog, rows: list[dict]) -> None:
-    table = ensure_table(catalog, ALERTS)
-    replace_days(table, conform(table, pa.Table.from_pylist(rows)), [DAY], {"authpulse.asset": "alerts"})
+def write_alerts(settings, rows: list[dict]) -> None:
+    write_rows(settings, ALERTS, rows, {"authpulse.asset": "alerts"})
 
 
 def test_pending_sends_new_and_escalated_alerts_only():
@@ -35,9 +32,13 @@ def test_pending_sends_new_and_escalated_alerts_only():
     assert [(a["user_id"], prev) for a, prev in todo] == [("U1", "medium"), ("U3", None)]
 
 
-def test_alerts_reach_the_queue_once_with_attributes(aws_resources, aws_env, catalog):
-    write_alerts(catalog, [alert("U1", "high", 85.0), alert("U2", "medium", 62.0)])
-    first = publish.deliver(aws_env, catalog, [DAY], "batch")
+def test_alerts_reach_the_queue_once_with_attributes(aws_resources, aws_env, spark):
+    from authpulse_dagster.lakehouse.catalog import load_catalog
+    from authpulse_dagster.spark import get_spark
+
+    spark = get_spark(aws_env)
+    write_alerts(aws_env, [alert("U1", "high", 85.0), alert("U2", "medium", 62.0)])
+    first = publish.deliver(aws_env, spark, [DAY], "batch")
     assert (first.sent, first.already_sent) == (2, 0)
     got = sorted(notify.receive(aws_env, wait_seconds=2), key=lambda m: m.body["user_id"])
     assert [(m.attributes["severity"], m.attributes["user"], m.attributes["kind"]) for m in got] == [
@@ -49,16 +50,16 @@ def test_alerts_reach_the_queue_once_with_attributes(aws_resources, aws_env, cat
     assert body["path"] == "batch" and body["escalated_from"] is None and body["top_event_ids"] == ["e1", "e2"]
 
     # Running delivery again (a rebuilt day, the stream scoring the same day) sends nothing.
-    again = publish.deliver(aws_env, catalog, [DAY], "stream")
+    again = publish.deliver(aws_env, spark, [DAY], "stream")
     assert (again.sent, again.already_sent) == (0, 2)
     assert notify.receive(aws_env, wait_seconds=1) == []
 
     # U2 escalates: one more message, marked as an escalation.
-    write_alerts(catalog, [alert("U1", "high", 85.0), alert("U2", "critical", 97.0)])
-    assert publish.deliver(aws_env, catalog, [DAY], "stream").sent == 1
+    write_alerts(aws_env, [alert("U1", "high", 85.0), alert("U2", "critical", 97.0)])
+    assert publish.deliver(aws_env, spark, [DAY], "stream").sent == 1
     (msg,) = notify.receive(aws_env, wait_seconds=2)
     assert msg.body["user_id"] == "U2" and msg.body["escalated_from"] == "medium" and msg.body["path"] == "stream"
-    ledger = catalog.load_table("authpulse.alert_deliveries").scan().to_arrow()
+    ledger = load_catalog(aws_env).load_table("authpulse.alert_deliveries").scan().to_arrow()
     assert sorted(zip(ledger["alert_id"].to_pylist(), ledger["severity"].to_pylist())) == [
         ("a-U1", "high"), ("a-U2", "critical"), ("a-U2", "medium"),
     ]
