@@ -13,12 +13,13 @@ from constructs import Construct
 
 from authpulse_infra.alerting import Alerting
 from authpulse_infra.analytics import Analytics
+from authpulse_infra.api import SocApi
 from authpulse_infra.config import InfraConfig
 from authpulse_infra.emr import EmrCluster
 from authpulse_infra.network import Network
 from authpulse_infra.orchestrator import OrchestratorPolicy
 from authpulse_infra.outputs import RUNTIME_ENV_VARS, output_key
-from authpulse_infra.storage import Storage
+from authpulse_infra.storage import ATHENA_RESULTS_PREFIX, WAREHOUSE_PREFIX, Storage
 from authpulse_infra.streaming import Streaming
 
 
@@ -81,6 +82,16 @@ class AuthPulseStack(Stack):
         assert set(values) == set(RUNTIME_ENV_VARS), sorted(set(values) ^ set(RUNTIME_ENV_VARS))
         for name in RUNTIME_ENV_VARS:
             CfnOutput(self, output_key(name), value=values[name], description=f"{name} for AUTHPULSE_ENV=aws")
+        # The SOC API (authpulse_infra/api.py) runs with the same runtime settings as Dagster.
+        # Opt-in (`-c soc_api=on`) until the whole-stack checks in tests/infra/test_stack.py cover its resources.
+        self.api = None
+        if str(self.node.try_get_context("soc_api") or "").lower() in ("1", "true", "on", "yes"):
+            self.api = SocApi(
+                self, "Api", config=self.config, runtime_env=values, warehouse_bucket_arn=self.storage.curated.bucket_arn,
+                warehouse_prefix=WAREHOUSE_PREFIX, athena_output_bucket_arn=self.storage.aggregates.bucket_arn,
+                athena_output_prefix=ATHENA_RESULTS_PREFIX, data_key=self.storage.data_key,
+                glue_database=self.analytics.database_name, athena_workgroup=self.analytics.workgroup.name,
+            )
 
         # Not runtime variables, but needed by the runbook.
         CfnOutput(self, "DagsterPolicyArn", value=self.orchestrator.policy.managed_policy_arn, description="attach to the identity that runs Dagster")
