@@ -28,7 +28,7 @@ def test_daily_pipeline_materializes_every_asset_for_a_range_in_one_run(settings
     meta = mats[("auth_events", "2024-01-01")]
     assert meta["dagster/row_count"].value == 3
     assert meta["quarantined"].value == 1
-    assert meta["snapshots"].value["2024-01-01"] is not None
+    assert meta["snapshot_id"].value is not None and meta["rows_by_day"].value == {"2024-01-01": 2, "2024-01-02": 1}
     checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
     assert checks[("auth_events", "row_conservation")] is True
     assert checks[("auth_events", "event_id_unique")] is True

@@ -156,9 +156,13 @@ DEFS: dict[str, TableDef] = {
 }
 
 
-def write_rows(catalog: Catalog, table_def: TableDef, rows: list[dict]) -> None:
-    """Write ``rows`` into the real Iceberg table through Spark (created if needed), one snapshot."""
-    _write(_settings_of(catalog), table_def, rows, {"authpulse.asset": f"test-{table_def.name}"})
+def write_rows(where: Catalog | Settings, table_def: TableDef, rows: list[dict]) -> None:
+    """Write ``rows`` into the real Iceberg table through Spark (created if needed), one snapshot.
+
+    ``where`` is the test's settings, or the pyiceberg catalog a test already holds.
+    """
+    settings = where if isinstance(where, Settings) else _settings_of(where)
+    _write(settings, table_def, rows, {"authpulse.asset": f"test-{table_def.name}"})
 
 
 def _settings_of(catalog: Catalog) -> Settings:

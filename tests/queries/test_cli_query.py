@@ -43,10 +43,10 @@ def test_table_output_is_aligned(seeded_home, capsys):
     lines = out.splitlines()
     assert lines[0].split() == [
         "user_id", "event_date", "risk_score", "day_score", "max_event_score", "high_risk_events", "events",
-        "top_reasons", "alert_severity", "alert_id",
+        "top_reasons", "alert_severity", "alert_id", "triage_status",
     ]
     assert set(lines[1]) == {"-", " "}
-    assert lines[2].split()[:3] == ["U1", "2024-01-05", "92.5"] and lines[2].endswith("critical        al-u1-d5")
+    assert lines[2].split()[:3] == ["U1", "2024-01-05", "92.5"] and lines[2].endswith("critical        al-u1-d5  open")
     assert lines[3].split()[:3] == ["U2", "2024-01-05", "60.3"]
     assert lines[-1] == "(2 rows)"
     # Columns line up: every value starts under its header (left-aligned text) or ends under it (numbers).

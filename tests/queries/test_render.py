@@ -27,7 +27,7 @@ def test_every_required_query_exists_and_is_described():
     for spec in specs.values():
         assert spec.summary and spec.summary.endswith("."), spec.name
         assert all(p.description for p in spec.params), spec.name
-        assert set(spec.tables) <= set(TABLES), spec.name
+        assert set(spec.tables) <= set(TABLES) | {"alert_triage"}, spec.name  # alert_triage: the SOC API's export
         assert load(spec.name) is spec
 
 

@@ -5,21 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Mapping
 
-import pyarrow as pa
-
-from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lakehouse.schemas import LATE_EVENTS, RAW_EVENTS, TableDef
-from authpulse_dagster.lakehouse.tables import conform, ensure_table
 from authpulse_dagster.settings import Settings
+from tests.fixtures.lakehouse import write_rows
 
 
 def _append(settings: Settings, table_def: TableDef, rows: list[dict], props: Mapping[str, str] | None = None) -> int:
-    table = ensure_table(load_catalog(settings), table_def)
-    schema = table.schema().as_arrow()
-    data = pa.Table.from_pylist(rows, schema=schema)
-    table.append(conform(table, data), snapshot_properties=dict(props or {}))
-    table.refresh()
-    return table.current_snapshot().snapshot_id
+    return write_rows(settings, table_def, rows, props, append=True)
 
 
 def kinesis_rows(day: date, n: int, arrival: datetime, ingested: datetime, tag: str = "e") -> list[dict]:
