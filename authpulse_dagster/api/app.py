@@ -208,6 +208,30 @@ def create_app(
     export_lock = threading.Lock()
     bearer = HTTPBearer(auto_error=False, description="An API key from `authpulse api keys create`")
 
+    documented_query: dict[tuple[str, str], frozenset[str]] = {}
+
+    def known_query_params(request: Request) -> None:
+        """Refuse query parameters the operation does not document (422).
+
+        Why: a misspelt filter (``?severty=high``) silently ignored returns
+        every alert, which a SOC tool would read as the filtered answer; the
+        OpenAPI document is the contract, so any other name is an error.
+        """
+        route = request.scope.get("route")
+        if route is None:
+            return
+        if not documented_query:
+            for path, operations in app.openapi()["paths"].items():
+                for method, operation in operations.items():
+                    documented_query[(method.upper(), path)] = frozenset(
+                        p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
+        allowed = documented_query.get((request.method, route.path), frozenset())
+        unknown = sorted({name for name in request.query_params.keys() if name not in allowed})
+        if unknown:
+            shown = ", ".join(repr(n[:40]) for n in unknown[:5])
+            known = ", ".join(sorted(allowed)) or "none"
+            raise ApiError(422, f"unknown query parameter(s) {shown}; this operation takes: {known}")
+
     app = FastAPI(
         title="AuthPulse SOC API",
         version=_version(),
@@ -215,6 +239,7 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(known_query_params)],
     )
     install_errors(app)
 
@@ -260,7 +285,7 @@ def create_app(
         return JSONResponse(error_body(503, "the triage store is unavailable; try again shortly", request_id(request)),
                             status_code=503, headers={"Retry-After": "5"})
 
-    @app.get("/healthz", response_model=Health, tags=["health"], summary="Liveness (no key needed)")
+    @app.get("/healthz", response_model=Health, tags=["health"], responses=_responses(422), summary="Liveness (no key needed)")
     def healthz() -> Health:
         return Health(status="ok", version=_version())
 
@@ -404,7 +429,7 @@ def create_app(
         return Entity(entity_type=entity_type, entity=entity_id, since=first, until=last, days=[_risk_day(d) for d in days],
                       alerts=alerts)
 
-    @app.get("/v1/queries", response_model=QueryList, tags=["queries"], responses=_responses(401, 403, 429, 503),
+    @app.get("/v1/queries", response_model=QueryList, tags=["queries"], responses=_responses(401, 403, 422, 429, 503),
              summary="The named investigation queries and their parameters")
     def list_named_queries(_: ApiKey = reader) -> QueryList:
         from authpulse_dagster.queries import list_queries

@@ -118,3 +118,22 @@ def test_named_query_returns_rows_with_a_limit_and_the_triage_status(live_api: L
     assert body["row_count"] == 2 and body["truncated"] is True
     assert "triage_status" in body["columns"]
     assert {row["triage_status"] for row in body["rows"]} <= {"open", "acknowledged", "closed", "false_positive"}
+
+
+def test_unknown_query_parameters_are_refused_on_every_operation(live_api: LiveApi, triager):
+    """A misspelt filter must not be ignored (every alert would come back as if filtered)."""
+    etag = triager.get(f"/v1/alerts/{ALERT}").headers["etag"]
+    calls = [
+        ("GET", "/healthz", {}), ("GET", "/v1/alerts", {}), ("GET", f"/v1/alerts/{ALERT}", {}),
+        ("PATCH", f"/v1/alerts/{ALERT}", {"json": {"note": "x"}, "headers": {"If-Match": etag}}),
+        ("GET", "/v1/entities/user/U1", {}), ("GET", "/v1/queries", {}), ("POST", "/v1/queries/recent_alerts", {"json": {}}),
+    ]
+    for method, path, extra in calls:
+        for query in ("severty=high", "=", "limit=5&x%00=1"):
+            r = triager.request(method, f"{path}?{query}", **extra)
+            assert r.status_code == 422, (method, path, query, r.status_code, r.text[:200])
+            assert "unknown query parameter" in r.json()["error"]["message"], r.text[:200]
+            _clean(r.json())
+    # The documented ones still work, and nothing was changed by the refused PATCHes.
+    assert triager.get("/v1/alerts", params={"severity": "high", "limit": 1}).status_code == 200
+    assert triager.get(f"/v1/alerts/{ALERT}").headers["etag"] == etag

@@ -13,6 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -32,9 +33,17 @@ OPERATIONS = [("GET", "/healthz"), ("GET", "/v1/alerts"), ("GET", "/v1/alerts/{a
               ("GET", "/v1/entities/{entity_type}/{entity_id}"), ("GET", "/v1/queries"), ("POST", "/v1/queries/{name}")]
 
 
+# A refused invalid request may also be one of the documented 412 (an If-Match that matches no ETag) and
+# 413 (over the body limit) answers, which schemathesis' default list for ST201 leaves out; 2xx/3xx still fail.
+REJECTIONS = SchemathesisConfig.from_str("""
+[checks.negative_data_rejection]
+expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429]
+""")
+
+
 @pytest.fixture(scope="session")
 def api_schema(live_api: LiveApi):
-    return schemathesis.openapi.from_url(f"{live_api.url}/openapi.json")
+    return schemathesis.openapi.from_url(f"{live_api.url}/openapi.json", config=REJECTIONS)
 
 
 # schemathesis' own pytest integration (lazy fixtures) does not run on pytest 9 yet, so each operation's
