@@ -176,11 +176,25 @@ class EmrStreamingJobResource(StreamingJobResource):
             aws_client("s3", s).put_object(Bucket=bucket, Key=key, Body=b"stop requested by authpulse\n")
 
     def _kill(self, emr: Any, s: Settings, cluster_id: str, step_id: str, timeout: float) -> None:
-        """Cancel the step and kill its YARN application, then wait (up to ``timeout``) for the driver's lease to go."""
+        """Cancel the step and kill its YARN application, then wait (up to ``timeout``) until the kill step has
+        ended and the driver's lease is gone.
+
+        Both, because either alone ends too early: the launcher releases the lease as the job's module
+        returns, before the driver's process (the YARN application) has exited, and ``yarn application
+        -kill`` returns only once the ResourceManager has killed the application, whether or not the
+        driver could release its lease (a SIGKILLed one cannot; its lease then goes stale).
+        """
         described = emr.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]
-        end_step(emr, cluster_id, described, step_id, lambda message: None)
+        kill_steps = end_step(emr, cluster_id, described, step_id, lambda message: None)
         deadline = time.monotonic() + timeout
-        while fresh_lease(s) is not None and time.monotonic() < deadline:
+
+        def kill_running() -> bool:
+            return any(
+                emr.describe_step(ClusterId=cluster_id, StepId=kill)["Step"]["Status"]["State"] in ACTIVE_STEP_STATES
+                for kill in kill_steps
+            )
+
+        while (kill_running() or fresh_lease(s) is not None) and time.monotonic() < deadline:
             time.sleep(self.poll_seconds)
 
     def status(self) -> StreamStatus:

@@ -32,6 +32,7 @@ from tests.fixtures.emr_cluster import REGION, AwsStack, FakeEmrCluster, aws_sta
 REPO = Path(__file__).resolve().parents[2]
 PROBE = "tests.aws_emr.sigterm_probe"
 STUBBORN = "tests.aws_emr.stubborn_probe"
+SLOW_EXIT = "tests.aws_emr.slow_exit_probe"
 
 
 @pytest.fixture
@@ -194,6 +195,8 @@ def test_start_refuses_while_a_driver_still_runs_on_the_checkpoint(
     stream_cluster: FakeEmrCluster, aws_stack: AwsStack, yarn
 ) -> None:
     emr = boto3.client("emr", region_name=REGION)
+    # A driver whose process lingers after it released its lease (shutdown hooks): stop() must wait for the kill.
+    stream_cluster.module_substitutes["authpulse_dagster.live.stream_job"] = SLOW_EXIT
     resource = EmrStreamingJobResource(poll_seconds=0.2)
     resource.start()
     step = _running_stream_step(stream_cluster, aws_stack)

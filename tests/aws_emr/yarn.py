@@ -103,3 +103,4 @@ def _terminate(proc: subprocess.Popen) -> None:
         time.sleep(0.05)
     if proc.poll() is None:
         proc.kill()
+        proc.wait(timeout=10)  # like `yarn application -kill`, return once the application is gone
