@@ -28,6 +28,8 @@ _MEMORY_OPTIMIZED = re.compile(r"^(r|x)\d+[a-z]*\.[0-9]*x?(large|metal)(-[0-9a-z
 _RELEASE_LABEL = re.compile(r"^emr-(spark-)?\d+\.\d+\.\d+$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 _GLUE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
+# An object in a bucket (S3 bucket naming rules), ending in .zip; also the CloudFormation AllowedPattern.
+TLS_PEM_ZIP_URI = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[A-Za-z0-9!_.*'()/-]+\.zip$"
 
 
 class ConfigError(ValueError):
@@ -75,11 +77,15 @@ class InfraConfig:
     emr_step_concurrency: int = 4
     emr_core_volume_gb: int = 64
     emr_primary_volume_gb: int = 32
-    # In-transit TLS: empty = EMR-managed certificates. Otherwise the key of a
-    # PEM zip (privateKey.pem, certificateChain.pem[, trustedCertificates.pem])
-    # inside the Pipes bucket, e.g. security/emr-tls.zip: the fallback if the
-    # release or the account cannot use EMR-managed certificates.
-    emr_tls_pem_zip_key: str = ""
+    # In-transit TLS. EMR's security configuration documents two certificate
+    # providers: "PEM" (a zip in S3 holding privateKey.pem, certificateChain.pem
+    # [, trustedCertificates.pem]) and "Custom" (a provider jar); there is no
+    # EMR-managed option. The zip must exist before the cluster starts, so it
+    # lives outside this stack's buckets (which do not exist before the first
+    # deploy, and which the Dagster identity can read): s3://bucket/key.zip.
+    # Empty = the template takes it as the CloudFormation parameter
+    # EmrTlsPemZipUri, which `cdk deploy --parameters` must give.
+    emr_tls_pem_zip_uri: str = ""
 
     # Alarms. 0 = derive: half the stream retention (DOMAIN.md §4: alert at
     # about 50% of retention, before records expire unread).
@@ -149,9 +155,9 @@ class InfraConfig:
         need(self.emr_core_volume_gb >= 16, "emr_core_volume_gb", "must be at least 16")
         need(self.emr_primary_volume_gb >= 16, "emr_primary_volume_gb", "must be at least 16")
         need(
-            self.emr_tls_pem_zip_key == "" or bool(re.match(r"^[A-Za-z0-9!_.*'()/-]+\.zip$", self.emr_tls_pem_zip_key)) and not self.emr_tls_pem_zip_key.startswith("/"),
-            "emr_tls_pem_zip_key",
-            "give the key of a .zip inside the Pipes bucket, e.g. security/emr-tls.zip",
+            self.emr_tls_pem_zip_uri == "" or bool(re.match(TLS_PEM_ZIP_URI, self.emr_tls_pem_zip_uri)),
+            "emr_tls_pem_zip_uri",
+            "give the S3 URI of a .zip, e.g. s3://my-authpulse-tls/emr-tls.zip",
         )
         need(self.iterator_age_alarm_ms >= 0, "iterator_age_alarm_ms", "must be positive (or 0 to derive it from retention)")
         need(self.iterator_age_threshold_ms < self.stream_retention_hours * 3_600_000, "iterator_age_alarm_ms", "must be below the stream retention, or the alarm fires after data is lost")

@@ -11,9 +11,9 @@ Security:
 - private subnet, EMR-managed security groups, a service-access security group
   (required for clusters in private subnets);
 - a security configuration with at-rest encryption (EMRFS SSE-KMS, local disks
-  and EBS volumes with the data key) and in-transit encryption with
-  EMR-managed TLS certificates (no private key to create, upload or rotate by
-  hand), plus IMDSv2 only;
+  and EBS volumes with the data key) and in-transit encryption with the
+  operator's PEM certificates (``CertificateProviderType: PEM``, a zip in S3 outside
+  the stack; EMR documents only PEM and Custom providers), plus IMDSv2 only;
 - a service role with AWS's tag-scoped ``AmazonEMRServicePolicy_v2`` (it can
   only touch EC2 resources tagged ``for-use-with-amazon-emr-managed-policies``)
   plus what that policy lacks for this cluster: passing *our* instance role and
@@ -24,7 +24,7 @@ Security:
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnTag, Fn, Tags
+from aws_cdk import Aws, CfnParameter, CfnTag, Fn, Stack, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_emr as emr
 from aws_cdk import aws_iam as iam
@@ -33,7 +33,7 @@ from constructs import Construct
 from authpulse_infra import grants
 from authpulse_infra.alerting import Alerting
 from authpulse_infra.analytics import Analytics
-from authpulse_infra.config import InfraConfig
+from authpulse_infra.config import TLS_PEM_ZIP_URI, InfraConfig
 from authpulse_infra.network import EMR_MANAGED_TAG, Network
 from authpulse_infra.storage import Storage
 from authpulse_infra.streaming import Streaming
@@ -91,6 +91,19 @@ class EmrCluster(Construct):
         for sg in (self.primary_sg, self.core_sg, self.service_sg):
             Tags.of(sg).add(*EMR_MANAGED_TAG)
 
+        # PEM, the documented provider that needs no code of ours (the other is a
+        # custom provider jar). The zip is the operator's (see config.py and
+        # docs/deploy-aws.md): given as context, or else a parameter at deploy time.
+        if config.emr_tls_pem_zip_uri:
+            tls_zip = config.emr_tls_pem_zip_uri
+        else:
+            tls_zip = CfnParameter(
+                Stack.of(self), "EmrTlsPemZipUri", type="String", allowed_pattern=TLS_PEM_ZIP_URI,
+                description="S3 URI of the zip with privateKey.pem and certificateChain.pem for EMR in-transit TLS "
+                "(docs/deploy-aws.md); in a bucket outside this stack",
+                constraint_description="an s3://bucket/key.zip URI",
+            ).value_as_string
+
         # --- instance role (what Spark on the nodes may do) ----------------------
         # EMR requires the instance profile to carry the role's name.
         role_name = f"{config.prefix}-emr-instance-{Aws.REGION}"
@@ -108,6 +121,11 @@ class EmrCluster(Construct):
                         # Warehouse, aggregates, and Pipes (artifacts, messages, EMR logs).
                         *grants.bucket_read_write("DataReadWrite", [storage.curated, storage.aggregates, storage.pipes]),
                         grants.key_use("DataKey", [storage.data_key]),
+                        # The TLS zip for in-transit encryption: that object only.
+                        iam.PolicyStatement(
+                            sid="TlsCertificates", actions=["s3:GetObject"],
+                            resources=[Fn.join("", [f"arn:{Aws.PARTITION}:s3:::", Fn.select(1, Fn.split("s3://", tls_zip))])],
+                        ),
                         iam.PolicyStatement(sid="StreamRead", actions=KINESIS_READ, resources=[streaming.stream.stream_arn]),
                         iam.PolicyStatement(sid="AlertPublish", actions=["sns:Publish"], resources=[alerting.topic.topic_arn]),
                         grants.key_use("AlertKey", [alerting.key], ["kms:GenerateDataKey", "kms:Decrypt"]),
@@ -180,15 +198,7 @@ class EmrCluster(Construct):
 
         # --- security configuration ----------------------------------------------
         key_arn = storage.data_key.key_arn
-        if config.emr_tls_pem_zip_key:
-            # Operator-made certificates in the Pipes bucket (the nodes read it
-            # with the instance role, which already reads that bucket).
-            tls = {"CertificateProviderType": "PEM", "S3Object": f"s3://{storage.pipes.bucket_name}/{config.emr_tls_pem_zip_key}"}
-        else:
-            # EMR creates the CA and node certificates and stores the CA
-            # certificate in Secrets Manager: no private key to make, upload or
-            # rotate by hand, and nothing to upload before the first deploy.
-            tls = {"CertificateProviderType": "EMR"}
+        tls = {"CertificateProviderType": "PEM", "S3Object": tls_zip}
         # No fixed name: a change here replaces the configuration (and the
         # cluster), and CloudFormation creates the new one before deleting the old.
         self.security_configuration = emr.CfnSecurityConfiguration(

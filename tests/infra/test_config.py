@@ -63,8 +63,8 @@ def test_local_defaults_agree_with_the_runtime_settings():
         ({"prefix": "AuthPulse"}, "prefix"),
         ({"metrics_namespace": "AWS/Kinesis"}, "metrics_namespace"),
         ({"glue_database": "auth-pulse"}, "glue_database"),
-        ({"emr_tls_pem_zip_key": "s3://elsewhere/certs.zip"}, "emr_tls_pem_zip_key"),
-        ({"emr_tls_pem_zip_key": "security/certs.tar"}, "emr_tls_pem_zip_key"),
+        ({"emr_tls_pem_zip_uri": "security/emr-tls.zip"}, "emr_tls_pem_zip_uri"),
+        ({"emr_tls_pem_zip_uri": "s3://elsewhere/certs.tar"}, "emr_tls_pem_zip_uri"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(context, key):

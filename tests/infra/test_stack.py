@@ -9,6 +9,7 @@ template one way at a time and show each check then reports it.
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 from aws_cdk.assertions import Match
@@ -44,7 +45,9 @@ def allowed_resources(ids: dict) -> dict[str, list[str]]:
     arn = r"arn:\{AWS::Partition\}:%s:\{AWS::Region\}:\{AWS::AccountId\}:%s"
     buckets = "|".join(ids["buckets"].values())
     return {
-        "s3": [rf"\{{({buckets})\.Arn\}}(/\*)?"],
+        "s3": [rf"\{{({buckets})\.Arn\}}(/\*)?",
+               # The operator's TLS zip (the one object outside the project's buckets), from the deploy parameter.
+               re.escape("arn:{AWS::Partition}:s3:::<{'Fn::Select': [1, {'Fn::Split': ['s3://', {'Ref': 'EmrTlsPemZipUri'}]}]}>")],
         "kms": [rf"\{{({ids['data_key']}|{ids['alerts_key']})\.Arn\}}"],
         "kinesis": [rf"\{{{ids['stream']}\.Arn\}}"],
         "sns": [rf"\{{{ids['topic']}\}}"],
@@ -309,7 +312,19 @@ def test_emr_security_configuration_encrypts_at_rest_and_in_transit(template_jso
         "AwsKmsKey": key,
         "EnableEbsEncryption": True,
     }
-    assert enc["InTransitEncryptionConfiguration"]["TLSCertificateConfiguration"]["CertificateProviderType"] == "EMR"
+    # EMR documents two certificate providers, PEM (a zip in S3) and Custom (a jar): "EMR" is neither and fails
+    # the stack. The zip is a deploy-time parameter (no default: a deploy without certificates stops before
+    # creating anything) in the operator's bucket, readable by the nodes and nothing else.
+    tls = enc["InTransitEncryptionConfiguration"]["TLSCertificateConfiguration"]
+    assert tls == {"CertificateProviderType": "PEM", "S3Object": {"Ref": "EmrTlsPemZipUri"}}
+    param = template_json["Parameters"]["EmrTlsPemZipUri"]
+    assert param["Type"] == "String" and "Default" not in param
+    import re
+
+    for good in ("s3://my-authpulse-tls/emr-tls.zip", "s3://a.b-c/x/y/certs.zip"):
+        assert re.match(param["AllowedPattern"], good)
+    for bad in ("my-authpulse-tls/emr-tls.zip", "s3://my-authpulse-tls/emr-tls.tar", "s3://B/emr.zip", "https://x/y.zip"):
+        assert not re.match(param["AllowedPattern"], bad)
     imds = sc["Properties"]["SecurityConfiguration"]["InstanceMetadataServiceConfiguration"]
     assert imds["MinimumInstanceMetadataServiceVersion"] == 2
 

@@ -95,7 +95,7 @@ def overridden():
             "emr_max_instances": "10",
             "nat_gateways": "1",
             "retain_data": "false",
-            "emr_tls_pem_zip_key": "security/emr-tls.zip",
+            "emr_tls_pem_zip_uri": "s3://authpulse-stg-tls/emr/emr-tls.zip",
         }
     )
     return stack, Template.from_stack(stack).to_json()
@@ -123,8 +123,12 @@ def test_context_overrides_reach_the_template(overridden):
         assert res["DeletionPolicy"] == "Delete"
     (sc,) = checks.resources_of_type(t, "AWS::EMR::SecurityConfiguration").values()
     tls = sc["Properties"]["SecurityConfiguration"]["EncryptionConfiguration"]["InTransitEncryptionConfiguration"]["TLSCertificateConfiguration"]
-    pipes = stack.get_logical_id(stack.storage.pipes.node.default_child)
-    assert (tls["CertificateProviderType"], checks.skeleton(tls["S3Object"])) == ("PEM", f"s3://{{{pipes}}}/security/emr-tls.zip")
+    assert tls == {"CertificateProviderType": "PEM", "S3Object": "s3://authpulse-stg-tls/emr/emr-tls.zip"}
+    assert "EmrTlsPemZipUri" not in t.get("Parameters", {})  # given as context: no parameter to fill at deploy time
+    role = t["Resources"][stack.get_logical_id(stack.emr.instance_role.node.default_child)]["Properties"]
+    tls_reads = [st for p in role["Policies"] for st in p["PolicyDocument"]["Statement"] if st.get("Sid") == "TlsCertificates"]
+    assert [(st["Action"], checks.skeleton(st["Resource"])) for st in tls_reads] == [
+        ("s3:GetObject", "arn:{AWS::Partition}:s3:::authpulse-stg-tls/emr/emr-tls.zip")]
 
 
 def test_with_a_nat_the_cluster_still_sits_in_a_private_subnet(overridden):
