@@ -15,9 +15,16 @@ Alarms, both with alarm and OK actions on the topic:
   authpulse_dagster/live/metrics.py) above the threshold for every period of
   the window means micro-batches no longer keep up with the trigger.
 
-Missing data is not breaching: a stopped streaming job publishes nothing and
-reads nothing, and a deliberate stop must not page anyone. A job that died is
-the business of the Dagster status sensors, not of these alarms.
+Missing data means what it means for each metric:
+
+- iterator age is **breaching** when missing: Kinesis publishes it on every
+  ``GetRecords`` call, empty reads included, and the running job reads all the
+  time, so no datapoint means nobody reads the stream, i.e. detection is off.
+  A planned stop pages too unless the operator disables the alarm's actions
+  first (docs/deploy-aws.md, "Stop streaming").
+- batch duration is **not breaching** when missing: Spark runs no micro-batch
+  when no records arrive, so an idle stream (a quiet night) publishes nothing
+  either, and that is not a fault.
 """
 
 from __future__ import annotations
@@ -97,7 +104,7 @@ class Alerting(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=config.alarm_evaluation_periods,
             datapoints_to_alarm=config.alarm_evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,  # nobody reads the stream (see module doc)
         )
         self.batch_duration_alarm = cloudwatch.Alarm(
             self,
@@ -119,7 +126,7 @@ class Alerting(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=config.alarm_evaluation_periods,
             datapoints_to_alarm=config.alarm_evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # an idle stream runs no batch
         )
         action = cw_actions.SnsAction(self.topic)
         for alarm in (self.iterator_age_alarm, self.batch_duration_alarm):

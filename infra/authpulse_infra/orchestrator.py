@@ -9,7 +9,8 @@ What the Dagster side does in AWS mode, and nothing else:
 - puts landing files in the raw bucket and replays them into the stream;
 - reads the warehouse and the Glue catalog, runs Athena queries in the
   workgroup (results in the aggregates bucket);
-- reads stream-lag metrics for its sensors, publishes to the alert topic.
+- reads stream-lag metrics and the newest record of each shard for its
+  sensors (the stall check), publishes to the alert topic.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ KINESIS_WRITE = [
     "kinesis:DescribeStreamSummary",
     "kinesis:ListShards",
 ]
+# The stall check of sensors/streaming_health.py reads the newest record of each shard
+# (ListShards, GetShardIterator LATEST/AT_TIMESTAMP, GetRecords Limit=1); without these it
+# got AccessDenied on every tick.
+KINESIS_STALL_CHECK = ["kinesis:ListShards", "kinesis:GetShardIterator", "kinesis:GetRecords"]
 GLUE_READ = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
 ATHENA_QUERY = [
     "athena:StartQueryExecution",
@@ -75,6 +80,7 @@ class OrchestratorPolicy(Construct):
                 *grants.bucket_read("WarehouseRead", [storage.curated]),
                 grants.key_use("DataKey", [storage.data_key]),
                 iam.PolicyStatement(sid="Replay", actions=KINESIS_WRITE, resources=[streaming.stream.stream_arn]),
+                iam.PolicyStatement(sid="StallCheck", actions=KINESIS_STALL_CHECK, resources=[streaming.stream.stream_arn]),
                 iam.PolicyStatement(sid="AlertPublish", actions=["sns:Publish"], resources=[alerting.topic.topic_arn]),
                 grants.key_use("AlertKey", [alerting.key], ["kms:GenerateDataKey", "kms:Decrypt"]),
                 iam.PolicyStatement(

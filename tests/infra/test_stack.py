@@ -415,6 +415,8 @@ def test_iterator_age_alarm_watches_the_stream_at_half_retention(template, ids):
             "Statistic": "Maximum",
             "Threshold": 12 * 3600 * 1000,
             "ComparisonOperator": "GreaterThanThreshold",
+            # Kinesis publishes the age on every GetRecords, empty ones included: no datapoint = nobody reads.
+            "TreatMissingData": "breaching",
         },
     )
 
@@ -429,6 +431,7 @@ def test_batch_duration_alarm_watches_the_jobs_own_metric(template, ids):
             "Unit": "Milliseconds",
             "Statistic": "Maximum",
             "Threshold": 300_000,
+            "TreatMissingData": "notBreaching",  # Spark runs no batch on an idle stream: silence is not a fault
         },
     )
 
@@ -579,3 +582,34 @@ def test_checks_catch(breakage, template_json, ids):
     broken = copy.deepcopy(template_json)
     mutate(broken, ids)
     assert check(broken, ids), f"{breakage} was not caught"
+
+
+def test_dagster_policy_allows_every_kinesis_call_of_the_stall_check(template_json, ids, monkeypatch):
+    """The streaming-health sensor's stall check, run against a Stubber with Kinesis' real API shapes:
+    every operation it makes must be an action the Dagster policy grants on the stream (without
+    GetShardIterator/GetRecords it met AccessDenied on every tick)."""
+    from datetime import datetime, timezone
+
+    import boto3
+    from botocore.stub import Stubber
+
+    from authpulse_dagster.sensors import streaming_health
+    from authpulse_dagster.settings import Settings
+
+    client = boto3.client("kinesis", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    called: list[str] = []
+    client.meta.events.register("before-parameter-build.kinesis.*", lambda model, **_: called.append(model.name))
+    stub = Stubber(client)
+    shard = {"ShardId": "shardId-000000000000", "HashKeyRange": {"StartingHashKey": "0", "EndingHashKey": "1"},
+             "SequenceNumberRange": {"StartingSequenceNumber": "1"}}
+    stub.add_response("list_shards", {"Shards": [shard]})
+    stub.add_response("get_shard_iterator", {"ShardIterator": "AAAA" * 8})
+    stub.add_response("get_records", {"Records": [], "MillisBehindLatest": 5, "NextShardIterator": "BBBB" * 8})
+    monkeypatch.setattr(streaming_health, "aws_client", lambda service, settings=None, **kw: client)
+    with stub:
+        assert streaming_health.records_waiting_since(Settings.from_env({}), datetime(2024, 1, 1, tzinfo=timezone.utc))
+    assert called == ["ListShards", "GetShardIterator", "GetRecords"]
+    stream_arn = {"Fn::GetAtt": [ids["stream"], "Arn"]}
+    granted = {a for st in statements_of(template_json, ids["dagster_policy"]) if stream_arn in checks.as_list(st.get("Resource"))
+               for a in checks.as_list(st["Action"])}
+    assert {f"kinesis:{op}" for op in called} <= granted, sorted({f"kinesis:{op}" for op in called} - granted)
