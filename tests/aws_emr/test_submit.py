@@ -51,3 +51,16 @@ def test_step_failure_message_uses_emrs_failure_details() -> None:
         "EMR step s-1 (authpulse silver) on cluster j-1 ended FAILED: Unknown Error.: "
         "Exception in thread main: ValueError: boom (log: s3://logs/j-1/steps/s-1/stderr.gz)"
     )
+
+
+def test_driver_and_executor_sizes_travel_on_the_submit_command() -> None:
+    """In cluster mode the driver's JVM starts before any builder config is read, so ``spark.driver.memory``
+    set in code has no effect: the sizes must be spark-submit options, taken from the settings."""
+    settings = Settings.from_env({**VALID, "AUTHPULSE_EMR_DRIVER_MEMORY": "6g", "AUTHPULSE_EMR_EXECUTOR_MEMORY": "20480m",
+                                  "AUTHPULSE_EMR_EXECUTOR_CORES": "5"})
+    args = spark_submit_args(settings, "authpulse_dagster.steps", ["silver"], app_name="authpulse-silver", environ={})
+    options = dict(zip(args, args[1:]))
+    assert (options["--driver-memory"], options["--executor-memory"], options["--executor-cores"]) == ("6g", "20480m", "5")
+    launcher = args.index("s3://ap-artifacts/emr/authpulse_emr_main.py")
+    assert args.index("--driver-memory") < launcher  # options of spark-submit, not arguments of the step
+    assert not any(a.startswith(("spark.driver.memory=", "spark.executor.memory=")) for a in args)
