@@ -36,7 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from authpulse_dagster.aws import aws_client, local_aws_environment
 from authpulse_dagster.errors import EnvironmentProblem
 from authpulse_dagster.processes import pid_alive
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.settings import LOCAL, Settings
 
 HOST = "127.0.0.1"
 PID_FILE = "moto.pid"
@@ -458,3 +458,22 @@ def down(settings: Settings) -> bool:
 def status(settings: Settings) -> StackStatus:
     """Report the local stack; a recorded but dead server counts as not running."""
     return _status(settings, _live_record(settings))
+
+
+def apply_local_environment(settings: Settings) -> str | None:
+    """Point this process's AWS clients at the local stack, if it is up.
+
+    An ``AWS_ENDPOINT_URL`` already in the environment wins (the user or a
+    test chose it) and is returned unchanged. Returns None in aws mode, or
+    when no live local stack is recorded under the data home.
+    """
+    if settings.env != LOCAL:
+        return None
+    existing = os.environ.get("AWS_ENDPOINT_URL")
+    if existing:
+        return existing
+    endpoint = live_endpoint(settings)
+    if endpoint is None:
+        return None
+    os.environ.update(local_aws_environment(endpoint, settings.region))
+    return endpoint

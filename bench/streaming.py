@@ -1,6 +1,14 @@
 """Streaming benchmark: sustained events/s, end-to-end latency and memory of the streaming job.
 
     python bench/streaming.py [--rate 5000] [--seconds 60] [--triggers 30,2]
+    python bench/streaming.py --preload 2600000 [--max-records 50000] [--refresh-seconds 0]
+
+``--preload N``: one day of N generated LANL-2014 events is put into Kinesis
+first, then the streaming query drains it with a fixed ``maxRecordsPerBatch``
+(in this process). It prints the per-batch series (records, seconds, whether
+gold/risk were refreshed and how long that took), the median batch seconds of
+the first and last third of the day and their ratio, events/s, the size of the
+dedup state in the checkpoint and the peak memory of the driver and the JVM.
 
 For each trigger interval: a fresh data home and moto server, the streaming
 job started as the Dagster resource starts it (a detached process), and the
@@ -65,7 +73,7 @@ def run_one(trigger: float, rate: float, seconds: float, work: Path) -> dict:
     os.environ["AUTHPULSE_HOME"] = str(home)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from authpulse_dagster import local_stack
-    from authpulse_dagster.aws import apply_local_environment
+    from authpulse_dagster.local_stack import apply_local_environment
     from authpulse_dagster.lakehouse.catalog import load_catalog
     from authpulse_dagster.lanl.generator import generate
     from authpulse_dagster.live.producer import replay
@@ -156,13 +164,94 @@ def run_one(trigger: float, rate: float, seconds: float, work: Path) -> dict:
     }
 
 
+def dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def run_drain(events: int, max_records: int, refresh_seconds: float, work: Path) -> None:
+    """Pre-load one day into Kinesis, drain it in fixed-size micro-batches, print the per-batch series."""
+    os.environ["AUTHPULSE_HOME"] = str(work / "home")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    from authpulse_dagster import local_stack
+    from authpulse_dagster.local_stack import apply_local_environment
+    from authpulse_dagster.lanl.generator import generate
+    from authpulse_dagster.live.producer import replay
+    from authpulse_dagster.live.stream_job import drain, start_query
+    from authpulse_dagster.settings import Settings
+    from authpulse_dagster.spark import get_spark
+
+    os.environ["AUTHPULSE_MOTO_PORT"] = str(local_stack.find_free_port())
+    os.environ.setdefault("AUTHPULSE_STREAM_SHARDS", "16")
+    settings = Settings.from_env()
+    local_stack.up(settings)
+    try:
+        apply_local_environment(settings)
+        data = work / "day.txt.gz"
+        stats = generate(data, users=max(50, events // 100), computers=max(100, events // 50), days=1, seed=7, progress=False)
+        t = time.monotonic()
+        sent = replay(data, "lanl2014", settings, limit=events, progress=False).sent
+        print(f"pre-loaded {sent:,} of {stats.events:,} generated events into {settings.stream_shards} shards "
+              f"in {time.monotonic() - t:.0f} s", flush=True)
+        spark = get_spark(settings, "authpulse-stream-bench")
+        checkpoint = work / "checkpoint"
+        peaks = {"driver": 0.0, "jvm": 0.0}
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                peaks["driver"] = max(peaks["driver"], hwm_mb(os.getpid()) or 0)
+                for child in children(os.getpid()):
+                    peaks["jvm"] = max(peaks["jvm"], hwm_mb(child) or 0)
+                time.sleep(1)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        t = time.monotonic()
+        query, processor = start_query(spark, settings, str(checkpoint), trigger_seconds=0, max_records=max_records,
+                                       publish_metrics=False, refresh_seconds=refresh_seconds)
+        drain(query, processor)
+        wall = time.monotonic() - t
+        stop.set()
+        watcher.join()
+        batches = [b for b in processor.history if b.records]
+        print("batch  records  seconds  refreshed  refresh_s  redelivered")
+        for b in batches:
+            print(f"{b.batch_id:>5}  {b.records:>7,}  {b.batch_seconds:>7.1f}  {str(b.refreshed):>9}  "
+                  f"{b.refresh_seconds:>9.1f}  {b.redelivered:>11,}")
+        third = max(1, len(batches) // 3)
+        first = statistics.median(b.batch_seconds for b in batches[:third])
+        last = statistics.median(b.batch_seconds for b in batches[-third:])
+        total = sum(b.records for b in batches)
+        busy = sum(b.batch_seconds for b in batches)
+        print(f"{len(batches)} batches of <= {max_records:,} records, refresh every {refresh_seconds:g} s: "
+              f"median batch {first:.1f} s (first third) vs {last:.1f} s (last third), ratio {last / first:.2f}; "
+              f"{total:,} events in {wall:.0f} s wall ({total / wall:,.0f} events/s; {total / busy:,.0f}/s in batches); "
+              f"dedup state {dir_bytes(checkpoint / 'state') / 2**20:.1f} MiB on disk; "
+              f"peak RSS driver {peaks['driver']:,.0f} MiB, JVM {peaks['jvm']:,.0f} MiB", flush=True)
+        query.stop()
+    finally:
+        local_stack.down(settings)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rate", type=float, default=5000)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--triggers", default="30,2")
+    p.add_argument("--preload", type=int, default=0, help="pre-load this many events of one day, then drain")
+    p.add_argument("--max-records", type=int, default=50_000)
+    p.add_argument("--refresh-seconds", type=float, default=0.0)
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="authpulse-stream-bench-"))
+    if args.preload:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+              f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
+        try:
+            run_drain(args.preload, args.max_records, args.refresh_seconds, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; target {args.rate:,.0f} events/s for {args.seconds:g} s")
     try:

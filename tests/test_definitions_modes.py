@@ -10,7 +10,8 @@ import pytest
 from authpulse_dagster.aws_emr.step_runner import EmrStepRunner
 from authpulse_dagster.aws_emr.streaming import EmrStreamingJobResource
 from authpulse_dagster.resources.step_runner import LocalStepRunner
-from authpulse_dagster.resources.streaming import StreamingJobResource, streaming_resource
+from authpulse_dagster.resources.streaming import StreamingJobResource
+from authpulse_dagster.resources.streaming_for_env import streaming_resource
 from authpulse_dagster.settings import Settings
 from tests.test_settings_aws import VALID
 

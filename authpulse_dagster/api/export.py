@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from authpulse_dagster.api.config import ApiSettings, is_s3, triage_location
-from authpulse_dagster.api.suppressions import Suppression, from_triage
+from authpulse_dagster.api.suppressions import Suppression, frame, from_triage, silence
 from authpulse_dagster.api.triage import TriageState
 from authpulse_dagster.settings import Settings
 
@@ -155,3 +155,11 @@ def local_triage_file(settings: Settings, api: ApiSettings | None = None) -> Pat
     """The local export file DuckDB can read directly (None in AWS, where Athena reads the prefix)."""
     location = triage_location(settings, api)
     return None if is_s3(location) else Path(location) / TRIAGE_FILE
+
+
+def for_alerts_step(settings, daily: "DataFrame", entity_type: str = "user", entity: str = "user_id") -> "DataFrame":
+    """``daily`` silenced by the exported suppressions; unchanged when there are none (nothing joined)."""
+    rows = read_suppressions(settings)
+    if not rows:
+        return daily
+    return silence(daily, frame(daily.sparkSession, rows), entity_type=entity_type, entity=entity)

@@ -7,7 +7,8 @@ from dataclasses import asdict
 
 import click
 
-from authpulse_dagster.resources.streaming import StreamStatus, streaming_resource
+from authpulse_dagster.resources.streaming import StreamStatus
+from authpulse_dagster.resources.streaming_for_env import streaming_resource
 
 
 def _print(st: StreamStatus) -> None:

@@ -61,7 +61,7 @@ class ReplayConfig(dg.Config):
 def replay_lanl_op(context: dg.OpExecutionContext, config: ReplayConfig) -> None:
     from pathlib import Path
 
-    from authpulse_dagster.aws import apply_local_environment
+    from authpulse_dagster.local_stack import apply_local_environment
     from authpulse_dagster.live.producer import replay
     from authpulse_dagster.settings import Settings
 

@@ -1,20 +1,24 @@
 """The streaming job: Kinesis → bronze → silver/quarantine → gold, one micro-batch at a time.
 
 Run it with ``python -m authpulse_dagster.live.stream_job`` (or spark-submit
-the file). Each micro-batch, through ``foreachBatch``:
+the file). In the streaming plan, every record becomes a bronze row
+(``bronze_from_kinesis``) and is marked against Structured Streaming state
+(``live/dedup_state.py``: redelivered copies found by event id in a RocksDB
+state store, not by rescanning silver). Then each micro-batch, through
+``foreachBatch``:
 
-1. lands every record in ``raw_events`` (nothing dropped);
+1. lands every record in ``raw_events`` (nothing dropped, redeliveries included);
 2. parses and validates with the batch path's functions: bad records go to
    ``quarantine`` with a reason, never a crash;
-3. deduplicates on ``event_id`` within the batch and against what silver holds
-   for the days touched;
-4. splits off events behind the watermark (5 minutes behind the newest event
+3. splits off events behind the watermark (5 minutes behind the newest event
    time seen before the batch): they stay in bronze, are counted and listed in
    ``late_events`` for a backfill, and do not enter silver;
-5. appends the rest to ``auth_events``;
-6. rebuilds gold and risk for the days the batch touched, walking the same
-   pipeline registry the batch assets are built from (``pipeline.stream_steps``);
-7. publishes CloudWatch metrics and writes a status file the Dagster resource reads.
+4. appends the rest to ``auth_events``;
+5. refreshes gold and risk for the days the batch touched, walking the same
+   pipeline registry the batch assets are built from (``pipeline.stream_steps``),
+   at most every ``--refresh-seconds`` (the ingest above costs the batch's own
+   records; the refresh costs the day so far, see the README's live-path section);
+6. publishes CloudWatch metrics and writes a status file the Dagster resource reads.
 
 Exactly once: every append is tagged with the stream id and batch id and is
 skipped when Spark replays a batch that already landed (``live.sink``); gold
@@ -43,17 +47,20 @@ from pyspark.sql import functions as F
 from authpulse_dagster.lakehouse import spark_tables
 from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, LATE_EVENTS, QUARANTINE, RAW_EVENTS
 from authpulse_dagster.live import metrics
+from authpulse_dagster.live.dedup_state import REDELIVERED, ROCKSDB, as_bronze, mark_redeliveries, to_parse
 from authpulse_dagster.live.sink import ALREADY, append_once, summary_before
 from authpulse_dagster.live.stream_transforms import bronze_from_kinesis, late_rows, split_late, watermark_from
 from authpulse_dagster.live.status import STATUS_FILE
 from authpulse_dagster.pipeline import stream_steps
 from authpulse_dagster.settings import Settings
+from authpulse_dagster.spark import use_catalog
 from authpulse_dagster.steps.context import StepContext
 from authpulse_dagster.transforms.silver import deduplicate, parse, quarantine_rows, valid_events
 from authpulse_dagster.transforms.validation import ParseOptions
 
 log = logging.getLogger("authpulse.stream")
 SHARD_MAX_EVENT_TS = "authpulse.stream_shard_max_event_ts"
+DEDUP_TTL_HOURS = 24.0  # how long a redelivered copy is still recognised (dedup_state.py)
 
 
 @dataclass
@@ -69,6 +76,9 @@ class BatchReport:
     processing_lag_ms: int | None
     skipped_tables: list[str]
     finished_at: str
+    redelivered: int = 0  # copies of events already kept (bronze only)
+    refreshed: bool = False  # gold and risk refreshed after this batch
+    refresh_seconds: float = 0.0
     alerts_sent: int = 0
     alert_error: str | None = None  # delivery failed; the next batch for the day (or the daily run) retries
 
@@ -81,8 +91,13 @@ def stream_id_for(stream: str, checkpoint: str) -> str:
 class BatchProcessor:
     """The ``foreachBatch`` function, with what it needs between batches."""
 
-    def __init__(self, settings: Settings, stream_id: str, stream_name: str, publish_metrics: bool = True):
+    def __init__(
+        self, settings: Settings, stream_id: str, stream_name: str, publish_metrics: bool = True, refresh_seconds: float = 0.0
+    ):
         self.settings = settings
+        self.refresh_seconds = refresh_seconds
+        self._pending_days: set = set()  # touched since the last refresh
+        self._last_refresh = 0.0
         self.stream_id = stream_id
         self.stream_name = stream_name
         self.publish_metrics = publish_metrics
@@ -124,18 +139,20 @@ class BatchProcessor:
             if status == ALREADY:
                 skipped.append(table_def.name)
 
+        # ``records`` are bronze rows marked against the dedup state (see start_query).
         records = records.persist(StorageLevel.MEMORY_AND_DISK)
         stats = records.agg(
             F.count(F.lit(1)).alias("n"),
             F.max("millis_behind_latest").alias("behind"),
-            F.max("approximate_arrival_timestamp").alias("newest_arrival"),
+            F.max("arrival_ts").alias("newest_arrival"),
+            F.sum((F.col("delivery") == REDELIVERED).cast("long")).alias("redelivered"),
         ).first()
-        # ingested_at is fixed per batch so a replayed batch lands identical rows.
+        # ingested_at is fixed per batch (a replayed batch is skipped by the sink before it lands).
         ingested_at = datetime.now(timezone.utc)
-        bronze = bronze_from_kinesis(records, ingested_at, self.opts).persist(StorageLevel.MEMORY_AND_DISK)
+        bronze = as_bronze(records).withColumn("ingested_at", F.lit(ingested_at).cast("timestamp"))
         append(RAW_EVENTS, bronze)
 
-        parsed = parse(bronze, self.opts).persist(StorageLevel.MEMORY_AND_DISK)
+        parsed = parse(to_parse(bronze).drop("delivery", "millis_behind_latest"), self.opts).persist(StorageLevel.MEMORY_AND_DISK)
         append(QUARANTINE, quarantine_rows(parsed))
 
         valid = valid_events(parsed)
@@ -145,11 +162,8 @@ class BatchProcessor:
         shard_max = {k: datetime.fromisoformat(v) for k, v in json.loads(state.get(SHARD_MAX_EVENT_TS, "{}")).items()}
         watermark = watermark_from(shard_max)
 
-        existing = None
-        if days:
-            existing = spark_tables.read_days(spark, AUTH_EVENTS, days[0], days[-1]).select("event_id", "event_date")
-            existing = existing.where(F.col("event_date").isin(days))
-        events = deduplicate(valid, existing).persist(StorageLevel.MEMORY_AND_DISK)
+        # Copies across batches were marked in state; within a batch the state saw them together.
+        events = deduplicate(valid).persist(StorageLevel.MEMORY_AND_DISK)
         on_time, late = split_late(events, watermark)
         if watermark:
             append(LATE_EVENTS, late_rows(late, watermark, batch_id, bronze))
@@ -160,24 +174,18 @@ class BatchProcessor:
         state_props = {SHARD_MAX_EVENT_TS: json.dumps({k: v.isoformat() for k, v in shard_max.items()})}
         append(AUTH_EVENTS, on_time, state_props if shard_max else None)
 
-        alerts_sent, alert_error = 0, None
-        if days:
-            # Gold and risk for the touched days, by the batch path's own steps (the pipeline registry).
-            ctx = StepContext(self.settings, days, run_id=f"stream:{self.stream_id}:{batch_id}", path="stream", open_spark=spark)
-            for step in stream_steps():
-                if not step.best_effort_in_stream:
-                    step.run(ctx)
-                    continue
-                try:
-                    result = step.run(ctx)
-                    alerts_sent += sum(int(m.get("alerts_published", 0)) for m in result.metadata.values())
-                except Exception as exc:  # SNS down or throttled: the alerts are in the table; the next batch retries
-                    log.warning("batch %s: %s not done yet: %s", batch_id, step.name, exc)
-                    alert_error = f"{type(exc).__name__}: {exc}"
+        alerts_sent, alert_error, refreshed, refresh_s = 0, None, False, 0.0
+        self._pending_days.update(days)
+        if self._pending_days and time.monotonic() - self._last_refresh >= self.refresh_seconds:
+            refresh_started = time.monotonic()
+            alerts_sent, alert_error = self.refresh(spark, sorted(self._pending_days), batch_id)
+            self._pending_days.clear()
+            self._last_refresh = time.monotonic()
+            refreshed, refresh_s = True, round(self._last_refresh - refresh_started, 3)
 
         newest = stats["newest_arrival"]
         lag_ms = int((datetime.now(timezone.utc) - newest.astimezone(timezone.utc)).total_seconds() * 1000) if newest else None
-        for df in (events, parsed, bronze, records):
+        for df in (events, parsed, records):
             df.unpersist()
         return BatchReport(
             batch_id=batch_id,
@@ -193,7 +201,33 @@ class BatchProcessor:
             finished_at=datetime.now(timezone.utc).isoformat(),
             alerts_sent=alerts_sent,
             alert_error=alert_error,
+            redelivered=int(stats["redelivered"] or 0),
+            refreshed=refreshed,
+            refresh_seconds=refresh_s,
         )
+
+    def flush(self) -> None:
+        """Refresh the days still pending (the stream stops between refreshes)."""
+        if self._pending_days and self.last is not None:
+            spark = SparkSession.getActiveSession()
+            self.refresh(spark, sorted(self._pending_days), self.last.batch_id)
+            self._pending_days.clear()
+
+    def refresh(self, spark: SparkSession, days: list, batch_id: int) -> tuple[int, str | None]:
+        """Gold and risk for ``days``, by the batch path's own steps (the pipeline registry)."""
+        alerts_sent, alert_error = 0, None
+        ctx = StepContext(self.settings, days, run_id=f"stream:{self.stream_id}:{batch_id}", path="stream", open_spark=spark)
+        for step in stream_steps():
+            if not step.best_effort_in_stream:
+                step.run(ctx)
+                continue
+            try:
+                result = step.run(ctx)
+                alerts_sent += sum(int(m.get("alerts_published", 0)) for m in result.metadata.values())
+            except Exception as exc:  # SNS down or throttled: the alerts are in the table; the next refresh retries
+                log.warning("batch %s: %s not done yet: %s", batch_id, step.name, exc)
+                alert_error = f"{type(exc).__name__}: {exc}"
+        return alerts_sent, alert_error
 
 
 def first_line(error: BaseException | object) -> str:
@@ -215,6 +249,15 @@ def write_status(settings: Settings, status: dict) -> None:
     os.replace(tmp, path)
 
 
+def streaming_plan(source: DataFrame, opts: ParseOptions, dedup_ttl_hours: float = DEDUP_TTL_HOURS) -> DataFrame:
+    """What each micro-batch hands ``BatchProcessor``: Kinesis rows as bronze rows, marked against the dedup state.
+
+    ``ingested_at`` here is a placeholder; the batch stamps its own time.
+    """
+    bronze = bronze_from_kinesis(source, F.current_timestamp(), opts, keep=("millis_behind_latest",))
+    return mark_redeliveries(bronze, dedup_ttl_hours)
+
+
 def start_query(
     spark: SparkSession,
     settings: Settings,
@@ -222,13 +265,22 @@ def start_query(
     trigger_seconds: float,
     max_records: int,
     publish_metrics: bool = True,
+    refresh_seconds: float = 0.0,
+    dedup_ttl_hours: float = DEDUP_TTL_HOURS,
 ):
     """Start the streaming query (see :func:`drain` to run it until the stream is empty)."""
     from authpulse_dagster.live.kinesis_source import register
 
     register(spark)
+    # The batches write ``settings``' lakehouse, whatever the session pointed at before.
+    use_catalog(spark, settings)
+    # Read when the query first starts; the checkpoint then keeps the provider.
+    spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
+    # No batches without data: the dedup state's timeouts would otherwise run one per trigger, each
+    # an Iceberg commit of nothing. Expired keys are dropped with the next batch that has data.
+    spark.conf.set("spark.sql.streaming.noDataMicroBatches.enabled", "false")
     stream_id = stream_id_for(settings.stream_name, checkpoint)
-    processor = BatchProcessor(settings, stream_id, settings.stream_name, publish_metrics)
+    processor = BatchProcessor(settings, stream_id, settings.stream_name, publish_metrics, refresh_seconds)
     source = (
         spark.readStream.format("kinesis")
         .option("streamName", settings.stream_name)
@@ -236,18 +288,21 @@ def start_query(
         .option("maxRecordsPerBatch", str(max_records))
         .load()
     )
-    writer = source.writeStream.foreachBatch(processor).option("checkpointLocation", checkpoint).queryName("authpulse_stream")
+    opts = ParseOptions(settings.dataset_epoch, settings.max_line_bytes, settings.max_dataset_seconds)
+    writer = streaming_plan(source, opts, dedup_ttl_hours).writeStream.foreachBatch(processor).option("checkpointLocation", checkpoint).queryName("authpulse_stream")
     return writer.trigger(processingTime=f"{trigger_seconds} seconds").start(), processor
 
 
-def drain(query) -> None:
-    """Process everything the stream holds now, then stop.
+def drain(query, processor: BatchProcessor | None = None) -> None:
+    """Process everything the stream holds now, refresh what is pending, then stop.
 
     Not ``trigger(availableNow=True)``: Spark 4.1 gives Python sources no way
     to support it and falls back to a single micro-batch.
     """
     query.processAllAvailable()
     stop_gracefully(query)
+    if processor is not None:
+        processor.flush()
 
 
 def stop_gracefully(query, timeout: float = 120.0) -> None:
@@ -264,17 +319,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--available-now", action="store_true", help="drain the stream, then exit")
     parser.add_argument("--checkpoint", default=None, help="checkpoint location [$AUTHPULSE_HOME/checkpoints/stream]")
     parser.add_argument("--max-records", type=int, default=50_000, help="records per micro-batch at most [50000]")
+    parser.add_argument("--refresh-seconds", type=float, default=0.0,
+                        help="refresh gold and risk at most this often; 0 = after every batch [0]")
+    parser.add_argument("--dedup-ttl-hours", type=float, default=DEDUP_TTL_HOURS,
+                        help=f"how long an event id is remembered to catch redeliveries [{DEDUP_TTL_HOURS:g}]")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from authpulse_dagster.aws import apply_local_environment
+    from authpulse_dagster.local_stack import apply_local_environment
     from authpulse_dagster.spark import get_spark
 
     settings = Settings.from_env()
     apply_local_environment(settings)
     checkpoint = args.checkpoint or str(settings.home / "checkpoints" / "stream")
     spark = get_spark(settings, "authpulse-stream")
-    query, processor = start_query(spark, settings, checkpoint, 0 if args.available_now else args.trigger_seconds, args.max_records)
+    query, processor = start_query(
+        spark, settings, checkpoint, 0 if args.available_now else args.trigger_seconds, args.max_records,
+        refresh_seconds=args.refresh_seconds, dedup_ttl_hours=args.dedup_ttl_hours,
+    )
     write_status(settings, {"state": "running", "pid": os.getpid(), "batch_id": None, "started_at": datetime.now(timezone.utc).isoformat()})
     log.info("streaming from %s, checkpoint %s", settings.stream_name, checkpoint)
 
@@ -283,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(sig, lambda *_: stop.set())
     try:
         if args.available_now:
-            drain(query)
+            drain(query, processor)
         while query.isActive and not stop.is_set():
             query.awaitTermination(1)
     except Exception:  # the query failed: awaitTermination re-raises its error; reported below
@@ -291,6 +353,7 @@ def main(argv: list[str] | None = None) -> None:
     if stop.is_set():
         log.info("stop requested: finishing the batch in flight")
         stop_gracefully(query)
+        processor.flush()
     error = query.exception()
     last = asdict(processor.last) if processor.last else {}
     write_status(settings, {**last, "state": "failed" if error else "stopped", "pid": os.getpid(),

@@ -35,7 +35,9 @@ def _id_belongs_to_line(claimed: str | None, line: bytes | None, truncated: bool
     return bool(truncated) or id_matches(claimed, bytes(line))
 
 
-def bronze_from_kinesis(records: DataFrame, ingested_at: datetime, opts: ParseOptions) -> DataFrame:
+def bronze_from_kinesis(
+    records: DataFrame, ingested_at: datetime | Column, opts: ParseOptions, keep: tuple[str, ...] = ()
+) -> DataFrame:
     """Kinesis source rows → ``raw_events`` rows: every record, nothing dropped, never an error.
 
     A record is used as a line only if it is valid UTF-8 JSON of schema v1 with
@@ -46,7 +48,8 @@ def bronze_from_kinesis(records: DataFrame, ingested_at: datetime, opts: ParseOp
     a line may be deduplicated. The day is the line's own time when that is a
     valid dataset time (the record's ``event_date`` cannot contradict it),
     else the record's ``event_date`` (the producer's rule for damaged lines),
-    else the arrival day.
+    else the arrival day. ``keep`` names source columns carried along (e.g.
+    ``millis_behind_latest`` for the batch's metrics).
     """
     utf8 = F.expr("is_valid_utf8(cast(data AS STRING))")
     decoded = records.select(
@@ -104,6 +107,7 @@ def bronze_from_kinesis(records: DataFrame, ingested_at: datetime, opts: ParseOp
             F.when(ok, F.coalesce(F.col("_own_day"), F.try_to_date(F.col("r.event_date")))), arrival_day
         ).alias("event_date"),
         F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
+        *keep,
     )
 
 

@@ -6,7 +6,7 @@ authpulse_dagster.live.stream_job``) with its pid, log and status file under
 the data home; in AWS as a long-running EMR step behind the same interface
 (``authpulse_dagster.aws_emr.streaming.EmrStreamingJobResource``, a subclass).
 Dagster jobs and the CLI call ``start``, ``stop`` and ``status``; build the one
-for the environment with :func:`streaming_resource`.
+for the environment with ``resources.streaming_for_env.streaming_resource``.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ class StreamingJobResource(dg.ConfigurableResource):
 
     trigger_seconds: float = 30.0
     max_records_per_batch: int = 50_000
+    # Gold and risk are refreshed after a batch at most this often (0: after every batch); ingest
+    # into bronze and silver is not throttled.
+    refresh_seconds: float = 0.0
     home: Optional[str] = None  # overrides AUTHPULSE_HOME, e.g. in tests
 
     def settings(self) -> Settings:
@@ -65,7 +68,7 @@ class StreamingJobResource(dg.ConfigurableResource):
 
     def start(self) -> StreamStatus:
         """Start the job unless it is already running (idempotent)."""
-        from authpulse_dagster.aws import apply_local_environment
+        from authpulse_dagster.local_stack import apply_local_environment
 
         s = self.settings()
         if self._pid(s):
@@ -78,7 +81,8 @@ class StreamingJobResource(dg.ConfigurableResource):
         env = {**os.environ, "AUTHPULSE_HOME": str(s.home), "PYSPARK_PYTHON": sys.executable}
         proc = subprocess.Popen(
             [sys.executable, "-m", "authpulse_dagster.live.stream_job",
-             "--trigger-seconds", str(self.trigger_seconds), "--max-records", str(self.max_records_per_batch)],
+             "--trigger-seconds", str(self.trigger_seconds), "--max-records", str(self.max_records_per_batch),
+             "--refresh-seconds", str(self.refresh_seconds)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
         )
         (s.run_dir / PID_FILE).write_text(str(proc.pid))
@@ -119,13 +123,3 @@ class StreamingJobResource(dg.ConfigurableResource):
             log=str(s.logs_dir / LOG_FILE),
             detail=detail,
         )
-
-
-def streaming_resource(settings: Settings | None = None, **config: Any) -> StreamingJobResource:
-    """The streaming resource for the environment: a local process, or a long-running EMR step."""
-    settings = settings or Settings.from_env()
-    if settings.env == "aws":
-        from authpulse_dagster.aws_emr.streaming import EmrStreamingJobResource
-
-        return EmrStreamingJobResource(**config)
-    return StreamingJobResource(**config)

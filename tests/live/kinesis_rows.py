@@ -35,5 +35,24 @@ def records_for(path: Path, fmt: str, settings: Settings, shards: int = 2) -> li
     return rows
 
 
-def as_batch(spark: SparkSession, rows: list[tuple]) -> DataFrame:
-    return spark.createDataFrame(rows, SOURCE_DDL)
+def as_batch(spark: SparkSession, rows: list[tuple], settings: Settings | None = None) -> DataFrame:
+    """One micro-batch as ``BatchProcessor`` receives it: the streaming plan applied to these rows.
+
+    Run on a static DataFrame, the dedup state starts empty: copies within the
+    rows are marked, copies of earlier batches are not (that needs the real
+    query, see tests/live/test_stream_job.py).
+    """
+    from authpulse_dagster.live.stream_job import streaming_plan
+    from authpulse_dagster.transforms.validation import ParseOptions
+
+    s = settings or Settings.from_env()
+    opts = ParseOptions(s.dataset_epoch, s.max_line_bytes, s.max_dataset_seconds)
+    return streaming_plan(spark.createDataFrame(rows, SOURCE_DDL), opts)
+
+
+def put_all(kinesis, stream_name: str, rows: list[tuple], chunk: int = 500) -> None:
+    """Put ``rows`` (from :func:`records_for`) into a real (moto) Kinesis stream, in order."""
+    for i in range(0, len(rows), chunk):
+        entries = [{"Data": r[0], "PartitionKey": r[2]} for r in rows[i : i + chunk]]
+        failed = kinesis.put_records(StreamName=stream_name, Records=entries)["FailedRecordCount"]
+        assert failed == 0

@@ -1,8 +1,9 @@
 """The streaming job's micro-batch processing, fed Kinesis-shaped rows built from a LANL file.
 
-These tests drive ``BatchProcessor`` directly (no stream needed) so they can
-replay a batch on purpose and compare with the batch path on the same input.
-The end-to-end tests through Kinesis live in test_stream_e2e.py.
+Most tests drive ``BatchProcessor`` directly (no stream needed) so they can
+replay a batch on purpose; the streaming ≡ batch test runs the real query on
+moto's Kinesis so the dedup state is exercised across batches. The kill tests
+live in test_stream_e2e.py.
 """
 
 from dataclasses import replace
@@ -12,10 +13,11 @@ import pytest
 
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lanl.generator import generate
-from authpulse_dagster.live.stream_job import BatchProcessor
+from authpulse_dagster.aws import aws_client
+from authpulse_dagster.live.stream_job import BatchProcessor, drain, start_query
 from authpulse_dagster.steps.context import StepContext
 from authpulse_dagster.steps.registry import PIPELINE_STEPS as STEPS, run_step
-from tests.live.kinesis_rows import as_batch, records_for
+from tests.live.kinesis_rows import as_batch, put_all, records_for
 
 GOLD = ["user_host_daily", "user_behavior", "host_popularity"]
 
@@ -36,22 +38,30 @@ def input_file(tmp_path):
 def test_a_replayed_batch_writes_nothing_twice(settings, catalog, spark, input_file):
     rows = records_for(input_file, "lanl2014", settings)
     processor = BatchProcessor(settings, "test-stream", "s", publish_metrics=False)
-    first = processor.process(as_batch(spark, rows[:800]), 0)
+    first = processor.process(as_batch(spark, rows[:800], settings), 0)
     assert first.skipped_tables == [] and first.quarantined > 0  # the batch holds some damaged lines
     before = {t: rows_of(catalog, t) for t in ["raw_events", "quarantine", "auth_events", *GOLD]}
-    again = processor.process(as_batch(spark, rows[:800]), 0)  # what Spark does after a crash
+    again = processor.process(as_batch(spark, rows[:800], settings), 0)  # what Spark does after a crash
     assert set(again.skipped_tables) >= {"raw_events", "quarantine", "auth_events"}
     assert {t: rows_of(catalog, t) for t in before} == before
 
 
 @pytest.mark.slow
-def test_streaming_equals_batch_on_the_same_input(settings, spark, input_file, tmp_path):
+def test_streaming_equals_batch_on_the_same_input(aws_env, aws_resources, spark, input_file, tmp_path):
+    """Through the real query (moto Kinesis, dedup state in the checkpoint): redeliveries in later batches
+    are found in state, and silver and gold equal the batch path's."""
+    settings = aws_env
     rows = records_for(input_file, "lanl2014", settings)
-    # Redeliver some records, as Kinesis may: they must be deduplicated.
+    # Redeliver some records, as a producer retry would: new sequence numbers, same bytes.
     rows = rows + rows[100:150]
-    stream_settings = replace(settings, home=tmp_path / "stream-home")
-    processor = BatchProcessor(stream_settings, "test-stream", "s", publish_metrics=False)
-    reports = [processor.process(as_batch(spark, rows[i : i + 700]), b) for b, i in enumerate(range(0, len(rows), 700))]
+    put_all(aws_client("kinesis", settings), settings.stream_name, rows)
+    query, processor = start_query(spark, settings, str(tmp_path / "checkpoint"), trigger_seconds=0, max_records=700,
+                                   publish_metrics=False)
+    drain(query, processor)
+    assert query.exception() is None
+    reports = list(processor.history)
+    assert len(reports) >= 3 and sum(r.records for r in reports) == len(rows)
+    assert sum(r.redelivered for r in reports) == 50
 
     batch_settings = replace(settings, home=tmp_path / "batch-home")
     landing = batch_settings.landing_dir / "lanl2014"
@@ -61,7 +71,7 @@ def test_streaming_equals_batch_on_the_same_input(settings, spark, input_file, t
     for step in STEPS:
         run_step(step, StepContext(batch_settings, days, "batch"))
 
-    s_cat, b_cat = load_catalog(stream_settings), load_catalog(batch_settings)
+    s_cat, b_cat = load_catalog(settings), load_catalog(batch_settings)
     late = sum(r.late for r in reports)
     assert late == 0  # the generated file is in time order, so nothing falls behind the watermark
     stream_events = rows_of(s_cat, "auth_events", drop=("ingested_at", "source"))
@@ -81,8 +91,8 @@ def test_events_behind_the_watermark_are_kept_and_listed(settings, catalog, spar
     processor = BatchProcessor(settings, "test-stream", "s", publish_metrics=False)
     day_two = [r for r in rows if b'"event_date":"2024-01-02"' in r[0]]
     day_one = [r for r in rows if b'"event_date":"2024-01-01"' in r[0]]
-    processor.process(as_batch(spark, day_two), 0)
-    report = processor.process(as_batch(spark, day_one), 1)  # a whole day arrives late
+    processor.process(as_batch(spark, day_two, settings), 0)
+    report = processor.process(as_batch(spark, day_one, settings), 1)  # a whole day arrives late
     assert report.late > 0
     late = catalog.load_table("authpulse.late_events").scan().to_arrow()
     assert late.num_rows == report.late

@@ -56,7 +56,7 @@ def test_streaming_scores_equal_batch_scores_and_alerts_go_out_once(aws_resource
         run_step(step, history_ctx)
     live = [r for r in records_for(whole, "lanl2015", stream) if b'"event_date":"2024-01-09"' in r[0]]
     processor = BatchProcessor(stream, "test-stream", "s", publish_metrics=False)
-    reports = [processor.process(as_batch(spark, live[i : i + 800]), b) for b, i in enumerate(range(0, len(live), 800))]
+    reports = [processor.process(as_batch(spark, live[i : i + 800], stream), b) for b, i in enumerate(range(0, len(live), 800))]
     assert len(reports) >= 2 and all(r.alert_error is None for r in reports)
 
     b_cat, s_cat = load_catalog(batch), load_catalog(stream)
@@ -78,5 +78,5 @@ def test_streaming_scores_equal_batch_scores_and_alerts_go_out_once(aws_resource
         assert len(sent) == len(set(sent)), path
     assert sum(r.alerts_sent for r in reports) == sum(1 for b in got if b["path"] == "stream")
     # Replaying the last micro-batch (what Spark does after a crash) sends nothing new.
-    processor.process(as_batch(spark, live[800 * (len(reports) - 1) :]), len(reports) - 1)
+    processor.process(as_batch(spark, live[800 * (len(reports) - 1) :], stream), len(reports) - 1)
     assert notify.receive(aws_env, wait_seconds=1) == []
