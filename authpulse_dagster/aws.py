@@ -105,25 +105,3 @@ def local_aws_environment(
         env["AWS_ACCESS_KEY_ID"] = DUMMY_CREDENTIAL
         env["AWS_SECRET_ACCESS_KEY"] = DUMMY_CREDENTIAL
     return env
-
-
-def apply_local_environment(settings: Settings) -> str | None:
-    """Point this process's AWS clients at the local stack, if it is up.
-
-    An ``AWS_ENDPOINT_URL`` already in the environment wins (the user or a
-    test chose it) and is returned unchanged. Returns None in aws mode, or
-    when no live local stack is recorded under the data home.
-    """
-    if settings.env != LOCAL:
-        return None
-    existing = os.environ.get("AWS_ENDPOINT_URL")
-    if existing:
-        return existing
-    # Imported here: local_stack builds on this module.
-    from authpulse_dagster import local_stack
-
-    endpoint = local_stack.live_endpoint(settings)
-    if endpoint is None:
-        return None
-    os.environ.update(local_aws_environment(endpoint, settings.region))
-    return endpoint

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from pyiceberg.expressions import And, EqualTo
 
 from authpulse_dagster import local_stack
-from authpulse_dagster.aws import apply_local_environment
+from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.errors import AuthPulseError, ConfigError, InputError
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS, QUARANTINE, TABLES, USER_BEHAVIOR, USER_RISK_DAILY

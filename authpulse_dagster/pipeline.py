@@ -23,6 +23,7 @@ from authpulse_dagster.lakehouse.schemas import (
     ALERTS,
     AUTH_EVENTS,
     HOST_POPULARITY,
+    HOST_RISK_DAILY,
     QUARANTINE,
     RAW_EVENTS,
     RISK_SCORES,
@@ -77,8 +78,14 @@ PIPELINE: tuple[PipelineStep, ...] = (
         "risk_scores", risk.run_risk_scores, (RISK_SCORES,),
         (AUTH_EVENTS.name, USER_HOST_DAILY.name, USER_BEHAVIOR.name, HOST_POPULARITY.name, USER_ROUTE_DAILY.name), "gold",
     ),
-    PipelineStep("user_risk_daily", risk.run_user_risk_daily, (USER_RISK_DAILY,), (RISK_SCORES.name,), "gold"),
-    PipelineStep("alerts", risk.run_alerts, (ALERTS,), (USER_RISK_DAILY.name, RISK_SCORES.name), "gold"),
+    PipelineStep(
+        "host_risk_daily", risk.run_host_risk_daily, (HOST_RISK_DAILY,),
+        (USER_HOST_DAILY.name, USER_ROUTE_DAILY.name, RISK_SCORES.name), "gold",
+        description="Hosts as entities: users new to each computer against its own history and its peers, new sources, "
+        "the risk of its new users' events; decaying like users' risk.",
+    ),
+    PipelineStep("user_risk_daily", risk.run_user_risk_daily, (USER_RISK_DAILY,), (RISK_SCORES.name, HOST_RISK_DAILY.name), "gold"),
+    PipelineStep("alerts", risk.run_alerts, (ALERTS,), (USER_RISK_DAILY.name, HOST_RISK_DAILY.name, RISK_SCORES.name), "gold"),
     PipelineStep(
         "alert_deliveries", risk.run_alert_deliveries, (ALERT_DELIVERIES,), (ALERTS.name,), "gold",
         best_effort_in_stream=True, kinds=frozenset({"sns", "iceberg"}),

@@ -65,7 +65,7 @@ def run_authpulse(data: Path, home: Path) -> dict:
     from authpulse_dagster.spark import get_spark
     from authpulse_dagster.steps.context import StepContext
     from authpulse_dagster import local_stack
-    from authpulse_dagster.aws import apply_local_environment
+    from authpulse_dagster.local_stack import apply_local_environment
     from authpulse_dagster.steps.registry import run_step
 
     settings = Settings.from_env()

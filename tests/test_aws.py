@@ -10,7 +10,8 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
 from authpulse_dagster import local_stack
-from authpulse_dagster.aws import apply_local_environment, aws_client, local_aws_environment
+from authpulse_dagster.aws import aws_client, local_aws_environment
+from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.settings import Settings
 from tests.test_settings_aws import VALID as AWS_VALID
 

@@ -72,8 +72,9 @@ def test_lineage_runs_bronze_to_gold():
     assert parents["user_behavior"] == {"auth_events", "user_host_daily"}
     assert parents["host_popularity"] == {"user_host_daily"}
     assert parents["risk_scores"] == {"auth_events", "user_host_daily", "user_behavior", "host_popularity", "user_route_daily"}
-    assert parents["user_risk_daily"] == {"risk_scores"}
-    assert parents["alerts"] == {"user_risk_daily", "risk_scores"}
+    assert parents["host_risk_daily"] == {"user_host_daily", "user_route_daily", "risk_scores"}
+    assert parents["user_risk_daily"] == {"risk_scores", "host_risk_daily"}
+    assert parents["alerts"] == {"user_risk_daily", "host_risk_daily", "risk_scores"}
 
 
 def test_daily_pipeline_covers_every_materializable_asset():

@@ -34,7 +34,7 @@ from authpulse_dagster.api import keys as keymod
 from authpulse_dagster.api.config import ApiSettings
 from authpulse_dagster.api.triage import OPEN, TriageState
 from authpulse_dagster.aws import aws_client
-from authpulse_dagster.errors import AuthPulseError, ConfigError, EnvironmentProblem
+from authpulse_dagster.errors import AuthPulseError, ConfigError
 from authpulse_dagster.settings import LOCAL, Settings
 
 KIND_INDEX = "kind-index"
@@ -314,12 +314,11 @@ def _triage(item: dict[str, Any]) -> TriageState:
 
 
 def open_store(settings: Settings, api: ApiSettings | None = None) -> Store:
-    """The store, with the table created first in local mode; unreachable is one clear line."""
-    api = api or ApiSettings.from_env()
-    if settings.env == LOCAL:
-        from authpulse_dagster.aws import apply_local_environment
+    """The store, with its table created first (in local mode; the stack creates it in AWS).
 
-        if apply_local_environment(settings) is None:
-            raise EnvironmentProblem("the local stack is not running; start it with `authpulse local up`")
+    The caller points AWS clients at the local stack first (``local_stack.apply_local_environment``,
+    at the entry point): this module is below ``local_stack``, which creates the table too.
+    """
+    api = api or ApiSettings.from_env()
     ensure_table(settings, api)
     return Store(settings, api)

@@ -15,7 +15,7 @@ a replayed history suppresses the same alerts as a live one would.
 
 :func:`from_triage` is pure (triage records in, rows out);
 :func:`drop_suppressed` and :func:`silence` are the Spark side the alerts
-step applies to its candidates (:func:`for_alerts_step`). The rows reach the step through the export file
+step applies to its candidates (``export.for_alerts_step``). The rows reach the step through the export file
 (:mod:`authpulse_dagster.api.export`), so detection never calls DynamoDB.
 """
 
@@ -132,13 +132,3 @@ def silence(
         *[F.when(quiet & F.col("_kept").isNull(), F.lit(0.0)).otherwise(F.col(c)).alias(c) if c == "day_score" else F.col(c)
           for c in daily.columns]
     )
-
-
-def for_alerts_step(settings, daily: "DataFrame", entity_type: str = "user", entity: str = "user_id") -> "DataFrame":
-    """``daily`` silenced by the exported suppressions; unchanged when there are none (nothing joined)."""
-    from authpulse_dagster.api.export import read_suppressions
-
-    rows = read_suppressions(settings)
-    if not rows:
-        return daily
-    return silence(daily, frame(daily.sparkSession, rows), entity_type=entity_type, entity=entity)

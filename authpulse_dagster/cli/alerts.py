@@ -7,7 +7,7 @@ import json
 import click
 
 from authpulse_dagster import notify
-from authpulse_dagster.aws import apply_local_environment
+from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.errors import EnvironmentProblem
 from authpulse_dagster.settings import Settings
 

@@ -25,8 +25,13 @@ def _store():
     from authpulse_dagster.api.config import ApiSettings
     from authpulse_dagster.api.store import open_store
 
+    from authpulse_dagster.local_stack import apply_local_environment
+    from authpulse_dagster.settings import LOCAL
+
     settings = Settings.from_env()
     api = ApiSettings.from_env()
+    if settings.env == LOCAL and apply_local_environment(settings) is None:
+        raise EnvironmentProblem("the local stack is not running; start it with `authpulse local up`")
     return settings, api, open_store(settings, api)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import click
 
-from authpulse_dagster import aws
+from authpulse_dagster import local_stack
 from authpulse_dagster.errors import EnvironmentProblem, InputError, RecordsFailed
 from authpulse_dagster.lanl.formats import FORMATS
 from authpulse_dagster.settings import LOCAL, Settings
@@ -126,7 +126,7 @@ def replay(
     if not input_path.is_file():
         raise InputError(f"input file not found: {input_path}")
     settings = Settings.from_env()
-    if settings.env == LOCAL and aws.apply_local_environment(settings) is None:
+    if settings.env == LOCAL and local_stack.apply_local_environment(settings) is None:
         raise EnvironmentProblem("the local stack is not running; start it with `authpulse local up`")
     stop = threading.Event()
     received: list[int] = []

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Callable
 
 import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
@@ -30,7 +31,7 @@ from authpulse_dagster.evaluation.metrics import (
     detection,
     precision_of_alerted,
 )
-from authpulse_dagster.evaluation.report import OVERALL, EvaluationReport, Row, Target
+from authpulse_dagster.evaluation.report import OVERALL, EntityRow, EvaluationReport, Row, Target
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lakehouse.schemas import ALERTS, AUTH_EVENTS, USER_RISK_DAILY, TableDef
 from authpulse_dagster.lakehouse.tables import days_filter
@@ -38,6 +39,18 @@ from authpulse_dagster.lanl.labels import Label, VictimInfo, read_labels, read_s
 from authpulse_dagster.settings import Settings
 
 UNKNOWN_SCENARIO = "unknown"
+USER, HOST = "user", "host"
+
+
+def by_scenario(victim: VictimInfo) -> str:
+    """The default grouping of attacked users: their scenario."""
+    return victim.scenario
+
+
+def by_scenario_and_intensity(victim: VictimInfo) -> str:
+    """Scenario and intensity (``lateral_movement@0.5``): one run may hold a family at several intensities."""
+    intensity = victim.params.get("intensity")
+    return victim.scenario if intensity is None else f"{victim.scenario}@{float(intensity):g}"
 
 
 @dataclass(frozen=True)
@@ -58,8 +71,14 @@ def evaluate(
     start: date | None = None,
     end: date | None = None,
     target: Target = Target(),
+    group: Callable[[VictimInfo], str] = by_scenario,
 ) -> EvaluationReport:
-    """Compare alerts and daily scores in the catalog with the labels; the window defaults to every day of auth_events."""
+    """Compare alerts and daily scores in the catalog with the labels; the window defaults to every day of auth_events.
+
+    A host alert names users (``related_users``): it detects each of them
+    (the analyst sees them all) and each counts as alerted for precision.
+    ``group`` names the row an attacked user is reported in (default: its scenario).
+    """
     labels_path = Path(labels_path)
     labels = read_labels(labels_path)
     victims = read_sidecar(sidecar_path(labels_path))
@@ -73,9 +92,15 @@ def evaluate(
     first, last = start or min(days), end or max(days)
     window = days_filter([first, last])
 
-    truth = _truth(labels, victims, settings, first, last)
-    alert_rows = _read(_table(catalog, ALERTS), window, ("user_id", "event_date"))
-    alerts = sorted({(u, d) for u, d in zip(alert_rows["user_id"], alert_rows["event_date"])})
+    truth = _truth(labels, victims, settings, first, last, group)
+    alert_rows = _read(_table(catalog, ALERTS), window, ("user_id", "event_date", "entity_type", "related_users"))
+    named = [
+        (HOST if kind == HOST else USER, day, {user} | set(related or ()) if kind == HOST else {user})
+        for user, day, kind, related in zip(
+            alert_rows["user_id"], alert_rows["event_date"], alert_rows["entity_type"], alert_rows["related_users"]
+        )
+    ]
+    alerts = sorted({(u, d) for _, d, users in named for u in users})
     score_rows = _read(_table(catalog, USER_RISK_DAILY), window, ("user_id", "event_date", "risk_score"))
     scores: dict[tuple[str, date], float] = {}
     for u, d, s in zip(score_rows["user_id"], score_rows["event_date"], score_rows["risk_score"]):
@@ -88,10 +113,11 @@ def evaluate(
         overall,
         alerted_users=len(alerted),
         precision=precision_of_alerted(truth.days, alerted),
-        alerts_per_day_per_1k=alerts_per_day_per_1k_users(len(alerts), n_days, max(len(users), 1)),
+        alerts_per_day_per_1k=alerts_per_day_per_1k_users(len(named), n_days, max(len(users), 1)),
     )
+    entities = tuple(_entity_row(kind, [x for x in named if x[0] == kind], truth) for kind in (USER, HOST))
     # Scenarios in the sidecar's (generation) order; victims without labels in the window are left out.
-    order = [*dict.fromkeys(v.scenario for v in victims.values()), UNKNOWN_SCENARIO]
+    order = [*dict.fromkeys(group(v) for v in victims.values()), UNKNOWN_SCENARIO]
     by_scenario: dict[str, set[str]] = {name: set() for name in order}
     for user in truth.days:
         by_scenario[truth.scenario[user]].add(user)
@@ -104,12 +130,32 @@ def evaluate(
         last_day=last,
         days=n_days,
         users=len(users),
-        alerts=len(alerts),
+        alerts=len(named),
         label_events=truth.events,
         scenarios=rows,
         overall=overall,
         missed=missed,
         target=target,
+        entities=entities,
+    )
+
+
+def _entity_row(kind: str, named: list[tuple[str, date, set[str]]], truth: _Truth) -> EntityRow:
+    """Alerts of one entity type: how many name an attacked user within its detection window, whom they catch."""
+    true_alerts = 0
+    caught: set[str] = set()
+    for _, day, users in named:
+        hit = {u for u in users if u in truth.days and truth.span(u)[0] <= day <= truth.span(u)[1] + timedelta(days=1)}
+        true_alerts += bool(hit)
+        caught |= hit
+    named_users = {u for _, _, users in named for u in users}
+    return EntityRow(
+        entity_type=kind,
+        alerts=len(named),
+        true_alerts=true_alerts,
+        precision=true_alerts / len(named) if named else None,
+        named_users=len(named_users),
+        detected_users=len(caught),
     )
 
 
@@ -133,7 +179,10 @@ def _row(
     )
 
 
-def _truth(labels: list[Label], victims: dict[str, VictimInfo], settings: Settings, first: date, last: date) -> _Truth:
+def _truth(
+    labels: list[Label], victims: dict[str, VictimInfo], settings: Settings, first: date, last: date,
+    group: Callable[[VictimInfo], str] = by_scenario,
+) -> _Truth:
     epoch = settings.dataset_epoch
     days: dict[str, set[date]] = defaultdict(set)
     events = 0
@@ -142,7 +191,7 @@ def _truth(labels: list[Label], victims: dict[str, VictimInfo], settings: Settin
         if first <= day <= last:
             days[label.user].add(day)
             events += 1
-    scenario = {u: victims[u].scenario if u in victims else UNKNOWN_SCENARIO for u in days}
+    scenario = {u: group(victims[u]) if u in victims else UNKNOWN_SCENARIO for u in days}
     return _Truth(days=dict(days), scenario=scenario, events=events)
 
 

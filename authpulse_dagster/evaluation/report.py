@@ -40,6 +40,23 @@ class Row:
 
 
 @dataclass(frozen=True)
+class EntityRow:
+    """The alerts of one entity type (``user`` or ``host``): how many were right, whom they caught.
+
+    An alert is *true* when it names an attacked user within that user's
+    detection window (first labelled day .. last + 1); a host alert names
+    its related users.
+    """
+
+    entity_type: str
+    alerts: int
+    true_alerts: int
+    precision: float | None
+    named_users: int
+    detected_users: int
+
+
+@dataclass(frozen=True)
 class EvaluationReport:
     labels_path: Path
     first_day: date
@@ -52,6 +69,7 @@ class EvaluationReport:
     overall: Row
     missed: tuple[tuple[str, str], ...]  # (user, scenario) of attacked users without a timely alert
     target: Target = Target()
+    entities: tuple[EntityRow, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -126,6 +144,12 @@ def render_table(report: EvaluationReport) -> str:
         f"target: recall >= {t.min_recall:.2f} with <= {t.max_alerts_per_day_per_1k:g} alerts/day/1k users "
         f"(got {recall}, {volume}): {'PASS' if report.passed else 'FAIL'}"
     )
+    for e in report.entities:
+        precision = "-" if e.precision is None else f"{e.precision:.3f}"
+        lines.append(
+            f"{e.entity_type} alerts: {e.alerts} ({e.true_alerts} naming an attacked user in time, precision {precision}), "
+            f"{e.named_users} users named, {e.detected_users} attacked users caught"
+        )
     if report.missed:
         lines.append("missed: " + ", ".join(f"{u} ({s})" for u, s in report.missed))
     return "\n".join(lines)

@@ -103,6 +103,8 @@ def write_labels(path: Path, injected: Sequence[InjectedLabel], fmt: str, run: d
         entry["victims"].append(name)
         victims[name] = {
             "scenario": attack.scenario.name,
+            # Per victim too: one run may hold a family at several intensities (bench/evaluate_risk.py).
+            "params": attack.scenario.params(),
             "days": list(attack.days),
             "silent_from_day": attack.silent_from,
             "events": int(len(times)),
@@ -151,7 +153,9 @@ def read_sidecar(path: Path) -> dict[str, VictimInfo]:
     try:
         data = json.loads(path.read_text())
         return {
-            user: VictimInfo(user, v["scenario"], tuple(v.get("days", ())), dict(data["scenarios"][v["scenario"]]["params"]))
+            user: VictimInfo(
+                user, v["scenario"], tuple(v.get("days", ())), dict(v.get("params") or data["scenarios"][v["scenario"]]["params"])
+            )
             for user, v in data["victims"].items()
         }
     except (ValueError, KeyError, TypeError) as exc:

@@ -15,7 +15,7 @@ SELECT
     a.first_event_ts,
     a.last_event_ts,
     a.created_at,
-    coalesce(t.status, 'open') AS triage_status,
+    CASE WHEN t.status IS NULL THEN 'open' ELSE t.status END AS triage_status,
     t.assignee AS triage_assignee
 FROM authpulse.alerts a
 LEFT JOIN authpulse.alert_triage t
@@ -23,5 +23,5 @@ LEFT JOIN authpulse.alert_triage t
 WHERE a.event_date BETWEEN date_add('day', 1 - {{days}}, {{day}}) AND {{day}}
     AND (CASE a.severity WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END)
         >= (CASE {{min_severity}} WHEN 'critical' THEN 3 WHEN 'high' THEN 2 ELSE 1 END)
-    AND ({{status}} = 'any' OR coalesce(t.status, 'open') = {{status}})
+    AND ({{status}} = 'any' OR CASE WHEN t.status IS NULL THEN 'open' ELSE t.status END = {{status}})
 ORDER BY a.event_date DESC, a.score DESC, a.alert_id

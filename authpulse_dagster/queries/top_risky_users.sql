@@ -14,7 +14,7 @@ SELECT
     array_join(r.top_reasons, ', ') AS top_reasons,
     a.severity AS alert_severity,
     a.alert_id,
-    CASE WHEN a.alert_id IS NOT NULL THEN coalesce(t.status, 'open') END AS triage_status
+    CASE WHEN a.alert_id IS NOT NULL THEN CASE WHEN t.status IS NULL THEN 'open' ELSE t.status END END AS triage_status
 FROM authpulse.user_risk_daily r
 LEFT JOIN authpulse.alerts a
     ON a.user_id = r.user_id

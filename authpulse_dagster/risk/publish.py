@@ -20,7 +20,7 @@ from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from authpulse_dagster import notify
-from authpulse_dagster.aws import apply_local_environment
+from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.errors import EnvironmentProblem
 from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS
 from authpulse_dagster.lakehouse import spark_tables

@@ -56,7 +56,8 @@ from typing import Any, Callable
 import dagster as dg
 
 from authpulse_dagster import notify
-from authpulse_dagster.aws import apply_local_environment, aws_client
+from authpulse_dagster.aws import aws_client
+from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.sensors.backfill import SILVER_GOLD, TRIGGER_TAG, plan_backfill
 from authpulse_dagster.sensors.config import OpsConfig

@@ -16,7 +16,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG
 
 from authpulse_dagster import notify
-from authpulse_dagster.aws import apply_local_environment
+from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.sensors.config import OpsConfig
 from authpulse_dagster.settings import Settings
 

@@ -38,7 +38,8 @@ from typing import Any, Callable
 import dagster as dg
 
 from authpulse_dagster import notify
-from authpulse_dagster.aws import apply_local_environment, aws_client
+from authpulse_dagster.aws import aws_client
+from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.resources.streaming import StreamingJobResource, StreamStatus
 from authpulse_dagster.sensors.config import OpsConfig
 from authpulse_dagster.settings import Settings

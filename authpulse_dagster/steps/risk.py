@@ -18,15 +18,16 @@ from authpulse_dagster.lakehouse.schemas import (
     ALERTS,
     AUTH_EVENTS,
     HOST_POPULARITY,
+    HOST_RISK_DAILY,
     RISK_SCORES,
     USER_BEHAVIOR,
     USER_HOST_DAILY,
     USER_RISK_DAILY,
     USER_ROUTE_DAILY,
 )
-from authpulse_dagster.api import suppressions as triage_suppressions
+from authpulse_dagster.api import export as triage_export
 from authpulse_dagster.lakehouse import spark_tables
-from authpulse_dagster.risk import publish, scoring
+from authpulse_dagster.risk import budget, hosts, publish, scoring
 from authpulse_dagster.risk.config import RiskConfig
 from authpulse_dagster.risk.inputs import RiskInputs
 from authpulse_dagster.steps.context import StepContext, StepResult
@@ -85,12 +86,34 @@ def run_risk_scores(ctx: StepContext) -> StepResult:
     return _result(ctx, RISK_SCORES, written, started, model_version=config.model_version, rule_hits=fired)
 
 
+def run_host_risk_daily(ctx: StepContext) -> StepResult:
+    """Hosts as entities (``risk/hosts.py``): newcomers against own history and peers, users' evidence, decay."""
+    started = time.monotonic()
+    config = _config(ctx)
+    first, last = ctx.days[0], ctx.days[-1]
+    history_start = first - timedelta(days=config.history.lookback_days)
+    daily = hosts.host_risk_daily(
+        ctx.spark,
+        _read_days(ctx, USER_HOST_DAILY, history_start, last),
+        _read_days(ctx, USER_ROUTE_DAILY, history_start, last),
+        _read_days(ctx, RISK_SCORES, first, last),
+        _read_days(ctx, HOST_RISK_DAILY, history_start, first - timedelta(days=1)),
+        ctx.days,
+        config,
+    )
+    written = _write(ctx, HOST_RISK_DAILY, daily)
+    return _result(ctx, HOST_RISK_DAILY, written, started, model_version=config.model_version)
+
+
 def run_user_risk_daily(ctx: StepContext) -> StepResult:
     started = time.monotonic()
     config = _config(ctx)
     scores = _read_days(ctx, RISK_SCORES, ctx.days[0], ctx.days[-1])
     earlier = _read_days(ctx, USER_RISK_DAILY, ctx.days[0] - timedelta(days=config.decay_window_days), ctx.days[0] - timedelta(days=1))
-    daily = scoring.user_risk_daily(scoring.day_summaries(scores, config), earlier, config)
+    # Risk flows from hosts to users: a user new to a risky host that day takes a share of its day score
+    # (config.flow.host_to_user), so the accounts a foothold spends are raised together, not one by one.
+    flow = scoring.host_flow(_read_days(ctx, HOST_RISK_DAILY, ctx.days[0], ctx.days[-1]), config)
+    daily = scoring.user_risk_daily(scoring.day_summaries(scores, config), earlier, config, flow)
     written = _write(ctx, USER_RISK_DAILY, daily)
     return _result(ctx, USER_RISK_DAILY, written, started, model_version=config.model_version)
 
@@ -99,14 +122,18 @@ def write_alerts(ctx: StepContext) -> tuple[dict, dict]:
     """Rebuild the alerts of ``ctx.days``; return what was written and the count per severity."""
     config = _config(ctx)
     first, last = ctx.days[0], ctx.days[-1]
-    rows = scoring.alerts(
+    # Users and hosts ranked together within the daily budget (risk/budget.py).
+    rows = budget.alerts(
         # SOC API: a false positive silences the same user+reasons for a while (authpulse_dagster/api/suppressions.py).
-        triage_suppressions.for_alerts_step(ctx.settings, _read_days(ctx, USER_RISK_DAILY, first, last)),
+        triage_export.for_alerts_step(ctx.settings, _read_days(ctx, USER_RISK_DAILY, first, last)),
+        _read_days(ctx, HOST_RISK_DAILY, first, last),
         _read_days(ctx, RISK_SCORES, first, last),
         _read_days(ctx, ALERTS, first, last),
+        _read_days(ctx, ALERTS, first - timedelta(days=config.alert_window_days - 1), first - timedelta(days=1)),
+        _read_days(ctx, USER_RISK_DAILY, first - timedelta(days=config.budget.population_days - 1), first - timedelta(days=1)),
         config,
         datetime.now(timezone.utc),
-        earlier_daily=_read_days(ctx, USER_RISK_DAILY, first - timedelta(days=config.alert_window_days - 1), first - timedelta(days=1)),
+        ctx.days,
     )
     written = _write(ctx, ALERTS, rows)
     severities = (

@@ -247,3 +247,30 @@ def test_reads_what_the_generator_writes(settings, catalog, tmp_path):
     assert all(r.recall == 1.0 and r.mean_delay_days == 0.0 for r in report.scenarios)
     assert o.alerts_per_day_per_1k == pytest.approx(10 / 12 / 200 * 1000)
     assert report.passed  # 4.2 alerts/day/1k users, all caught
+
+
+def test_a_host_alert_detects_the_users_it_names(settings, warehouse, labels):
+    # A host alert on Jan 5 naming U3 (missed so far) and U5 (not attacked): U3 is caught, U5 counts as alerted.
+    _append(settings, ALERTS, [{"alert_id": "h-1", "user_id": "U3", "event_date": date(2024, 1, 5), "score": 80.0,
+                                "entity_type": "host", "entity_id": "C7", "related_users": ["U3", "U5"]}])
+    report = evaluate(settings, labels)
+    o = report.overall
+    assert (o.detected_users, o.alerted_users, report.alerts) == (3, 5, 5)
+    assert o.precision == pytest.approx(3 / 5) and report.missed == ()
+    entities = {e.entity_type: e for e in report.entities}
+    assert (entities["host"].alerts, entities["host"].true_alerts, entities["host"].named_users, entities["host"].detected_users) == (1, 1, 2, 1)
+    assert (entities["user"].alerts, entities["user"].true_alerts, entities["user"].detected_users) == (4, 2, 2)
+    assert entities["user"].precision == pytest.approx(0.5)
+    assert "host alerts: 1 (1 naming an attacked user in time, precision 1.000)" in render_table(report)
+
+
+def test_rows_by_scenario_and_intensity(settings, warehouse, labels):
+    from authpulse_dagster.evaluation.evaluate import by_scenario_and_intensity
+
+    side = json.loads(labels.with_name("redteam.scenarios.json").read_text())
+    side["victims"]["U1"]["params"] = {"intensity": 0.5}
+    side["scenarios"]["slow_spread"]["params"] = {"intensity": 2.0}
+    labels.with_name("redteam.scenarios.json").write_text(json.dumps(side))
+    rows = {r.scenario: r for r in evaluate(settings, labels, group=by_scenario_and_intensity).scenarios}
+    # Per-victim params win over the scenario's; without an intensity the row is the scenario alone.
+    assert set(rows) == {"lateral_movement@0.5", "slow_spread@2", "dormant_wakeup"}
