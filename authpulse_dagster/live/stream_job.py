@@ -47,7 +47,7 @@ from pyspark.sql import functions as F
 from authpulse_dagster.lakehouse import spark_tables
 from authpulse_dagster.lakehouse.schemas import AUTH_EVENTS, LATE_EVENTS, QUARANTINE, RAW_EVENTS
 from authpulse_dagster.live import metrics
-from authpulse_dagster.live.dedup_state import REDELIVERED, ROCKSDB, as_bronze, mark_redeliveries, to_parse
+from authpulse_dagster.live.dedup_state import REDELIVERED, ROCKSDB, as_bronze, kept_before, mark_redeliveries, to_parse
 from authpulse_dagster.live.sink import ALREADY, append_once, summary_before
 from authpulse_dagster.live.stream_transforms import bronze_from_kinesis, late_rows, split_late, watermark_from
 from authpulse_dagster.live.status import STATUS_FILE
@@ -130,6 +130,7 @@ class BatchProcessor:
     def process(self, records: DataFrame, batch_id: int) -> BatchReport:
         started = time.monotonic()
         spark = records.sparkSession
+        use_catalog(spark, self.settings)  # a no-op in the job; a processor driven by hand may share a session
         skipped: list[str] = []
         added: dict[str, int] = {}
 
@@ -152,15 +153,19 @@ class BatchProcessor:
         bronze = as_bronze(records).withColumn("ingested_at", F.lit(ingested_at).cast("timestamp"))
         append(RAW_EVENTS, bronze)
 
-        parsed = parse(to_parse(bronze).drop("delivery", "millis_behind_latest"), self.opts).persist(StorageLevel.MEMORY_AND_DISK)
+        parsing = to_parse(bronze)
+        parsed = parse(parsing.drop("delivery", "millis_behind_latest"), self.opts).persist(StorageLevel.MEMORY_AND_DISK)
         append(QUARANTINE, quarantine_rows(parsed))
 
-        valid = valid_events(parsed)
-        days = sorted(r["event_date"] for r in valid.select("event_date").distinct().collect())
+        # A line the source repeats, whose first copy went to silver in an earlier batch, is a duplicate.
+        valid = valid_events(parsed).join(kept_before(parsing), "event_id", "left_anti")
+        per_shard = valid.groupBy("shard_id").agg(F.max("event_ts").alias("t"), F.collect_set("event_date").alias("days"))
+        per_shard = per_shard.collect()
+        days = sorted({d for r in per_shard for d in r["days"]})
         # Watermark state as it was before this batch, so a replayed batch splits the same way.
         state = summary_before(spark, AUTH_EVENTS, self.stream_id, batch_id) or {}
         shard_max = {k: datetime.fromisoformat(v) for k, v in json.loads(state.get(SHARD_MAX_EVENT_TS, "{}")).items()}
-        watermark = watermark_from(shard_max)
+        watermark = watermark_from(shard_max, delivering=[r["shard_id"] for r in per_shard])
 
         # Copies across batches were marked in state; within a batch the state saw them together.
         events = deduplicate(valid).persist(StorageLevel.MEMORY_AND_DISK)
@@ -168,7 +173,7 @@ class BatchProcessor:
         if watermark:
             append(LATE_EVENTS, late_rows(late, watermark, batch_id, bronze))
 
-        for row in valid.groupBy("shard_id").agg(F.max("event_ts").alias("t")).collect():
+        for row in per_shard:
             t = row["t"].astimezone(timezone.utc)
             shard_max[row["shard_id"]] = max(t, shard_max.get(row["shard_id"], t))
         state_props = {SHARD_MAX_EVENT_TS: json.dumps({k: v.isoformat() for k, v in shard_max.items()})}

@@ -8,6 +8,7 @@ is kept whole as the payload with format ``bad_record`` (quarantined later).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pyspark.sql import Column, DataFrame
@@ -114,19 +115,24 @@ def bronze_from_kinesis(
 IDLE_SHARD_SECONDS = 86400
 
 
-def watermark_from(shard_max: dict[str, datetime]) -> datetime | None:
+def watermark_from(shard_max: dict[str, datetime], delivering: Iterable[str] = ()) -> datetime | None:
     """The watermark: the slowest active shard's newest event time, minus the allowed delay.
 
     Taking the minimum over shards (as Flink does over partitions) keeps a
     shard that a micro-batch cut further back in event time from having its
     events declared late. Shards idle for a day behind the newest one (closed
     parents after a reshard, drained keys) are left out so they cannot hold
-    the watermark back forever.
+    the watermark back forever; a shard ``delivering`` records in this batch
+    is never idle, however far behind it is (a reader that drained one shard
+    faster than another must not turn the slow shard's backlog into late events).
     """
     if not shard_max:
         return None
     newest = max(shard_max.values())
-    active = [t for t in shard_max.values() if (newest - t).total_seconds() <= IDLE_SHARD_SECONDS]
+    delivering = set(delivering)
+    active = [
+        t for shard, t in shard_max.items() if shard in delivering or (newest - t).total_seconds() <= IDLE_SHARD_SECONDS
+    ]
     return min(active) - timedelta(seconds=WATERMARK_SECONDS)
 
 

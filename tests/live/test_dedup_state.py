@@ -8,7 +8,7 @@ import pandas as pd
 
 from authpulse_dagster.aws import aws_client
 from authpulse_dagster.lakehouse.catalog import load_catalog
-from authpulse_dagster.live.dedup_state import CONFLICT, FIRST, REDELIVERED, mark_deliveries
+from authpulse_dagster.live.dedup_state import CONFLICT, DUPLICATE, FIRST, REDELIVERED, mark_deliveries
 from authpulse_dagster.live.stream_job import drain, start_query
 from tests.live.kinesis_rows import put_all, records_for
 
@@ -24,22 +24,34 @@ def _rows(*payloads_and_formats, start: int = 0) -> pd.DataFrame:
 
 
 def test_the_first_copy_is_kept_identical_copies_are_redeliveries_different_bytes_conflict():
-    marks, sha = mark_deliveries(_rows((b"1,U1,C1", "lanl2014"), (b"1,U1,C1", "lanl2014"), (b"1,U1,C2", "lanl2014")), None)
+    marks, sha, _ = mark_deliveries(_rows((b"1,U1,C1", "lanl2014"), (b"1,U1,C1", "lanl2014"), (b"1,U1,C2", "lanl2014")), None)
     assert list(marks) == [FIRST, REDELIVERED, CONFLICT] and sha is not None
     # The state carries the first copy's bytes into the next batch.
-    again, same = mark_deliveries(_rows((b"1,U1,C1", "lanl2014"), start=10), sha)
+    again, same, _ = mark_deliveries(_rows((b"1,U1,C1", "lanl2014"), start=10), sha)
     assert list(again) == [REDELIVERED] and same == sha
+
+
+def test_a_line_the_source_repeats_is_a_duplicate_and_a_retry_of_either_copy_a_redelivery():
+    rows = _rows((b"", "lanl2014"), (b"", "lanl2014"), (b"", "lanl2014"))
+    rows["source_file"], rows["line_number"] = "auth.txt", [7, 9, 7]
+    marks, sha, positions = mark_deliveries(rows, None)
+    assert list(marks) == [FIRST, DUPLICATE, REDELIVERED] and positions == ["auth.txt:7", "auth.txt:9"]
+    # Next batch: the retry of line 9 is recognised from state, a third line with the same bytes is not a retry.
+    later = _rows((b"", "lanl2014"), (b"", "lanl2014"), start=10)
+    later["source_file"], later["line_number"] = "auth.txt", [9, 12]
+    again, _, kept = mark_deliveries(later, sha, positions)
+    assert list(again) == [REDELIVERED, DUPLICATE] and kept[-1] == "auth.txt:12"
 
 
 def test_arrival_order_decides_which_copy_is_first():
     rows = _rows((b"late copy", "lanl2014"), (b"1,U1,C1", "lanl2014"))
     rows.loc[0, "arrival_ts"] = rows.loc[1, "arrival_ts"] + pd.Timedelta(seconds=5)
-    marks, _ = mark_deliveries(rows, None)
+    marks, _, _ = mark_deliveries(rows, None)
     assert list(marks) == [CONFLICT, FIRST]
 
 
 def test_records_that_are_not_events_are_never_deduplicated_or_remembered():
-    marks, sha = mark_deliveries(_rows((b"junk", "bad_record"), (b"junk", "bad_record")), None)
+    marks, sha, _ = mark_deliveries(_rows((b"junk", "bad_record"), (b"junk", "bad_record")), None)
     assert list(marks) == [FIRST, FIRST] and sha is None
 
 

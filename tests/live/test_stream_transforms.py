@@ -103,6 +103,8 @@ def test_watermark_is_the_slowest_active_shard_minus_five_minutes():
     assert watermark_from({}) is None
     marks = {"a": T, "b": T - timedelta(minutes=20), "closed": T - timedelta(days=3)}
     assert watermark_from(marks) == T - timedelta(minutes=25)
+    # A shard with records in this batch is not idle, however far behind: its backlog is not late.
+    assert watermark_from(marks, delivering=["closed"]) == T - timedelta(days=3, minutes=5)
 
 
 def test_split_late(spark):
