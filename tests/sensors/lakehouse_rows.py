@@ -14,12 +14,23 @@ def _append(settings: Settings, table_def: TableDef, rows: list[dict], props: Ma
     return write_rows(settings, table_def, rows, props, append=True)
 
 
+# The tests' dataset epoch (tests/fixtures/lakehouse.py): a row's payload time must fall on its event_date,
+# as the bronze writers make it, or silver rightly refuses to file it under that day.
+EPOCH_DAY = date(2024, 1, 1)
+
+
+def _payload(day: date, i: int) -> tuple[int, bytes]:
+    t = (day - EPOCH_DAY).days * 86_400 + 1 + i
+    return t, f"{t},U1,C1".encode()
+
+
 def kinesis_rows(day: date, n: int, arrival: datetime, ingested: datetime, tag: str = "e") -> list[dict]:
     """``n`` bronze rows of ``day`` that reached Kinesis at ``arrival`` and were landed at ``ingested``."""
     return [
         {
-            "event_id": f"{tag}-{day}-{i}", "payload": b"1,U1,C1", "payload_size": 7, "source": "kinesis",
-            "format": "lanl2014", "dataset_time": 1, "shard_id": "shardId-000000000000", "sequence_number": str(i),
+            "event_id": f"{tag}-{day}-{i}", "payload": _payload(day, i)[1], "payload_size": len(_payload(day, i)[1]),
+            "source": "kinesis", "format": "lanl2014", "dataset_time": _payload(day, i)[0],
+            "shard_id": "shardId-000000000000", "sequence_number": str(i),
             "arrival_ts": arrival, "event_date": day, "ingested_at": ingested,
         }
         for i in range(n)
@@ -28,8 +39,9 @@ def kinesis_rows(day: date, n: int, arrival: datetime, ingested: datetime, tag: 
 
 def file_rows(day: date, n: int, ingested: datetime) -> list[dict]:
     return [
-        {"event_id": f"f-{day}-{i}", "payload": b"1,U1,C1", "payload_size": 7, "source": "file", "format": "lanl2014",
-         "source_file": "x.txt", "line_number": i + 1, "dataset_time": 1, "event_date": day, "ingested_at": ingested}
+        {"event_id": f"f-{day}-{i}", "payload": _payload(day, i)[1], "payload_size": len(_payload(day, i)[1]),
+         "source": "file", "format": "lanl2014", "source_file": "x.txt", "line_number": i + 1,
+         "dataset_time": _payload(day, i)[0], "event_date": day, "ingested_at": ingested}
         for i in range(n)
     ]
 
