@@ -97,7 +97,10 @@ class BatchProcessor:
         self.settings = settings
         self.refresh_seconds = refresh_seconds
         self._pending_days: set = set()  # touched since the last refresh
-        self._last_refresh = 0.0
+        self._pending_batch_id = -1  # the batch that touched them last
+        # The first refresh, like every other, comes refresh_seconds after the last: a restarted job
+        # ingests its backlog first instead of rebuilding gold before its first batch.
+        self._last_refresh = time.monotonic()
         self.stream_id = stream_id
         self.stream_name = stream_name
         self.publish_metrics = publish_metrics
@@ -181,6 +184,7 @@ class BatchProcessor:
 
         alerts_sent, alert_error, refreshed, refresh_s = 0, None, False, 0.0
         self._pending_days.update(days)
+        self._pending_batch_id = batch_id
         if self._pending_days and time.monotonic() - self._last_refresh >= self.refresh_seconds:
             refresh_started = time.monotonic()
             alerts_sent, alert_error = self.refresh(spark, sorted(self._pending_days), batch_id)
@@ -213,9 +217,9 @@ class BatchProcessor:
 
     def flush(self) -> None:
         """Refresh the days still pending (the stream stops between refreshes)."""
-        if self._pending_days and self.last is not None:
+        if self._pending_days:
             spark = SparkSession.getActiveSession()
-            self.refresh(spark, sorted(self._pending_days), self.last.batch_id)
+            self.refresh(spark, sorted(self._pending_days), self._pending_batch_id)
             self._pending_days.clear()
 
     def refresh(self, spark: SparkSession, days: list, batch_id: int) -> tuple[int, str | None]:

@@ -46,6 +46,16 @@ def test_a_replayed_batch_writes_nothing_twice(settings, catalog, spark, input_f
     assert {t: rows_of(catalog, t) for t in before} == before
 
 
+def test_gold_is_refreshed_at_most_every_refresh_seconds_and_on_stop(settings, catalog, spark, input_file):
+    rows = records_for(input_file, "lanl2014", settings)
+    processor = BatchProcessor(settings, "test-stream", "s", publish_metrics=False, refresh_seconds=3600)
+    reports = [processor.process(as_batch(spark, rows[i:i + 400], settings), n) for n, i in enumerate((0, 400))]
+    assert [r.refreshed for r in reports] == [False, False] and reports[1].silver_rows > 0
+    assert not catalog.table_exists("authpulse.user_host_daily")  # silver landed; gold waits for the interval
+    processor.flush()  # what stopping the job does
+    assert len(rows_of(catalog, "user_host_daily")) > 0
+
+
 @pytest.mark.slow
 def test_streaming_equals_batch_on_the_same_input(aws_env, aws_resources, spark, input_file, tmp_path):
     """Through the real query (moto Kinesis, dedup state in the checkpoint): redeliveries in later batches
