@@ -2,8 +2,10 @@
 
 What: each day, every user and host whose risk reaches ``budget.floor`` with
 something new that day (``day_score > 0``) is a candidate. Candidates are
-ranked together by risk (ties: the day's own score, hosts first since a host
-alert names many users), and the day gets at most
+ranked together by risk (ties: the day's own score up to 100, the scale
+hosts and users share; then hosts first, since a host alert names many users;
+then a user's whole day score, uncapped: risk saturates at 100 on an attack
+day, and the entity id must not be what decides between two saturated users), and the day gets at most
 ``max(1, floor(budget.per_1k_users * users / 1000))`` alerts, ``users`` being
 the distinct users of the trailing ``budget.population_days``. Walking the
 ranking, a candidate is skipped (without using the budget) when it already
@@ -86,7 +88,8 @@ def candidates(user_daily: DataFrame, host_daily: DataFrame | None, config: Risk
             )
         )
     order = Window.partitionBy("event_date").orderBy(
-        F.desc("risk_score"), F.desc(F.least("day_score", F.lit(100.0))), F.desc(F.col("entity_type") == HOST), "entity_id"
+        F.desc("risk_score"), F.desc(F.least("day_score", F.lit(100.0))), F.desc(F.col("entity_type") == HOST),
+        F.desc("day_score"), "entity_id",
     )
     keep = 4 * daily_budget(100_000, config) + 20  # enough for skipped (already open) candidates at any population
     rows = (
@@ -100,7 +103,8 @@ def candidates(user_daily: DataFrame, host_daily: DataFrame | None, config: Risk
                   tuple(r["related_users"] or ()))
         for r in rows
     ]
-    return sorted(out, key=lambda c: (c.event_date, -c.risk_score, -min(c.day_score, 100.0), c.entity_type != HOST, c.entity_id))
+    return sorted(out, key=lambda c: (c.event_date, -c.risk_score, -min(c.day_score, 100.0), c.entity_type != HOST,
+                                      -c.day_score, c.entity_id))
 
 
 @dataclass

@@ -112,7 +112,9 @@ class CampaignParams:
 class HostParams:
     """Host entities (destination computers; LANL 2015 source computers too): ``risk/hosts.py``."""
 
-    min_history_days: int = 5  # days the host needs in its history before it is judged
+    min_history_days: int = 5  # days the host needs in its own history before that history is its baseline
+    min_site_days: int = 3  # days of site history (after the warm-up) before peers are a baseline: until then
+    # no host is judged (an empty baseline made every busy host of the first warm day a campaign)
     own_margin: float = 1.0  # expected new users = max(own max in history, peer quantile) * 1 + margin
     peer_quantile: float = 0.99  # peers: hosts of the same role and popularity bucket, over the lookback
     scale: float = 2.0  # day score = 100 * (1 - exp(-excess / scale)) per measure

@@ -22,7 +22,7 @@ this host in the lookback); the peer comparison follows Sentinel's
 "uncommon among peers" insights. The popularity buckets are this project's
 own design.
 
-Parameters: ``hosts`` in ``risk/config.py`` (min_history_days, own_margin,
+Parameters: ``hosts`` in ``risk/config.py`` (min_history_days, min_site_days, own_margin,
 peer_quantile, scale, source_weight, user_flow, max_related_users).
 """
 
@@ -113,7 +113,10 @@ def expected_new(features: DataFrame, history: DataFrame, days_df: DataFrame, co
     ``host_risk_daily`` plus the range's own earlier days). Own: the highest
     value in the host's history (hosts with fewer than ``min_history_days``
     days of it have none). Peers: the ``peer_quantile`` of the measure over
-    all history rows of the same popularity bucket. Expected = max(own, peers) + margin.
+    all history rows of the same popularity bucket. Expected = max(own, peers)
+    + margin; peers + margin for a host without its own history. ``judged``:
+    false while neither the host has ``min_history_days`` days of history
+    nor the site ``min_site_days`` (its newcomers then score nothing).
     """
     p = config.hosts
     lookback = config.history.lookback_days
@@ -143,11 +146,20 @@ def expected_new(features: DataFrame, history: DataFrame, days_df: DataFrame, co
         .join(F.broadcast(peers_in.withColumnRenamed("day", "event_date")), ["event_date", "b_in"], "left")
         .join(F.broadcast(peers_out.withColumnRenamed("day", "event_date")), ["event_date", "b_out"], "left")
     )
+    site = in_window.groupBy(F.col("day").alias("event_date")).agg(F.countDistinct("h_date").alias("site_days"))
+    f = f.join(F.broadcast(site), "event_date", "left")
     judged = F.coalesce(F.col("history_days"), F.lit(0)) >= p.min_history_days
+    # Without its own history a host is held to its peers', and without enough of those its newcomers
+    # are not judged at all (``judged``): an empty baseline made every busy host of the first warm day
+    # look like a campaign.
+    f = f.withColumn("judged", judged | (F.coalesce(F.col("site_days"), F.lit(0)) >= p.min_site_days))
     for m in MEASURES:
+        peer_m = F.coalesce(F.col(f"peer_{m}"), F.lit(0))
         own_m = F.when(judged, F.col(f"own_{m}")).otherwise(F.lit(0))
-        f = f.withColumn(f"expected_{m}", F.greatest(own_m, F.coalesce(F.col(f"peer_{m}"), F.lit(0))).cast("double") + p.own_margin)
-    return f.drop("b_in", "b_out", "history_days", *[f"own_{m}" for m in MEASURES], *[f"peer_{m}" for m in MEASURES])
+        f = f.withColumn(f"expected_{m}", (F.greatest(own_m, peer_m) + p.own_margin).cast("double"))
+    return f.drop(
+        "b_in", "b_out", "history_days", "site_days", *[f"own_{m}" for m in MEASURES], *[f"peer_{m}" for m in MEASURES]
+    )
 
 
 def host_evidence(scores: DataFrame, first_seen: DataFrame, config: RiskConfig) -> DataFrame:
@@ -202,7 +214,7 @@ def day_scores(features: DataFrame, evidence: DataFrame, config: RiskConfig) -> 
         "new_sources_in": p.source_weight * F.greatest(F.col("new_sources_in") - F.col("expected_new_sources_in"), F.lit(0.0)),
     }
     for name, col in parts.items():
-        f = f.withColumn(f"x_{name}", col)
+        f = f.withColumn(f"x_{name}", F.when(F.col("judged"), col).otherwise(F.lit(0.0)))
     excess = sum((F.col(f"x_{n}") for n in parts), F.lit(0.0))
     novelty = 100.0 * (1.0 - F.exp(-excess / p.scale))
     score = F.least(F.lit(100.0), novelty + p.user_flow * F.col("evidence"))
