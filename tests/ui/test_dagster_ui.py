@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 FIRST_DAY, LAST_DAY = "2024-01-01", "2024-01-03"
 DAYS = 3
-VIEWPORT = {"width": 1400, "height": 900}
+VIEWPORT = {"width": 1600, "height": 1600}  # tall enough for the whole asset graph at a readable zoom
 STARTUP_SECONDS = 120
 BACKFILL_SECONDS = 180
 # Backfill statuses after which waiting longer cannot bring success.
@@ -212,9 +212,21 @@ def _open_lineage(page: Page, url: str) -> None:
     # Room for the graph: fold the asset sidebar and the main navigation.
     page.get_by_role("button", name="panel_show_right", exact=True).click()
     page.get_by_role("navigation").get_by_role("button", name=re.compile("Hide navigation")).click()
-    # A double click on the background fits the whole graph into view.
+    # A double click on the background fits the whole graph into view; the background is wherever no
+    # node or group box is drawn (where that is depends on the graph's layout, so it is looked up).
     viewport = toolbar.locator("xpath=..").bounding_box()
-    page.mouse.dblclick(viewport["x"] + 30, viewport["y"] + viewport["height"] - 30)
+    spot = page.evaluate(
+        """([x0, y0, w, h]) => {
+            for (let fy = 0.05; fy < 1; fy += 0.05) for (let fx = 0.05; fx < 0.9; fx += 0.05) {
+                const x = x0 + fx * w, y = y0 + fy * h, el = document.elementFromPoint(x, y);
+                if (el && el.closest("svg") && !el.closest("foreignObject") && !el.closest("button")) return [x, y];
+            }
+            return null;
+        }""",
+        [viewport["x"], viewport["y"], viewport["width"], viewport["height"]],
+    )
+    assert spot, "no background left to double-click in the asset graph"
+    page.mouse.dblclick(*spot)
     page.wait_for_timeout(1000)
 
 
