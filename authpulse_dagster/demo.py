@@ -27,7 +27,7 @@ from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS, QUARAN
 from authpulse_dagster.lakehouse.tables import count_rows, days_filter, load_table, scan_arrow
 from authpulse_dagster.lanl.formats import validate_format
 from authpulse_dagster.lanl.generator import generate
-from authpulse_dagster.lanl.readers import iter_batches
+from authpulse_dagster.lanl.readers import iter_batches, require_file
 from authpulse_dagster.orchestrate import ensure_dagster_home, materialize_days
 from authpulse_dagster.settings import Settings
 
@@ -52,8 +52,7 @@ class GenerateOptions:
 def land_input(settings: Settings, source: Path, fmt: str) -> Path:
     """Put ``source`` into the landing folder as this demo's only file."""
     fmt = validate_format(fmt)
-    if not source.is_file():
-        raise InputError(f"input file not found: {source}")
+    require_file(source)
     _clear_demo_files(settings)
     target = settings.landing_dir / fmt / f"{DEMO_PREFIX}{source.name}"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ AWS = "aws"
 DEFAULT_DATASET_EPOCH = "2024-01-01T00:00:00+00:00"
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
@@ -34,7 +34,38 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
         raise ConfigError(f"{name}={raw!r} is not an integer; set it to a whole number or unset it") from None
     if value < minimum:
         raise ConfigError(f"{name}={value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name}={value} must be at most {maximum}")
     return value
+
+
+# Event times are epoch + seconds and become daily partitions: both ends must be dates Spark,
+# Iceberg and Python all represent (partition ordinals count days from 1970).
+_EARLIEST_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST_DAY = datetime(9999, 12, 31, tzinfo=timezone.utc)
+
+
+def _home(raw: str | None) -> Path:
+    """The data home, refused with one line when it cannot be one (a file, an unwritable place)."""
+    home = Path(raw or ".authpulse").expanduser().resolve()
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"AUTHPULSE_HOME={home} is a file, not a folder; point it at a folder (it is created if missing)")
+    existing = next(p for p in (home, *home.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"AUTHPULSE_HOME={home} cannot be created or written ({existing} is not writable); choose another folder")
+    return home
+
+
+def _epoch(raw: str, max_dataset_seconds: int) -> datetime:
+    epoch = parse_epoch(raw)
+    if epoch < _EARLIEST_EPOCH:
+        raise ConfigError(f"AUTHPULSE_DATASET_EPOCH={raw} is before 1970-01-01; daily partitions start at 1970, use a later epoch")
+    if (_LATEST_DAY - epoch).total_seconds() < max_dataset_seconds:
+        raise ConfigError(
+            f"AUTHPULSE_DATASET_EPOCH={raw} plus AUTHPULSE_MAX_DATASET_SECONDS={max_dataset_seconds} passes 9999-12-31; "
+            "use an earlier epoch"
+        )
+    return epoch
 
 
 def _choice(environ: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -87,17 +118,18 @@ class Settings:
         e = os.environ if environ is None else environ
         env = (e.get("AUTHPULSE_ENV") or LOCAL).strip().lower()
         if env not in (LOCAL, AWS):
-            # Anything unrecognised falls back to local: a typo must never reach for the cloud.
-            env = LOCAL
+            # Refused, not guessed: a typo must neither reach for the cloud nor quietly run local.
+            raise ConfigError(f"AUTHPULSE_ENV={env!r} is not {LOCAL!r} or {AWS!r}; set one of them or unset it (local)")
         aws = AwsSettings.from_env(e) if env == AWS else None
+        max_dataset_seconds = _int(e, "AUTHPULSE_MAX_DATASET_SECONDS", 3 * 365 * 86400, minimum=1)
         return cls(
             env=env,
-            home=Path(e.get("AUTHPULSE_HOME") or ".authpulse").expanduser().resolve(),
-            dataset_epoch=parse_epoch(e.get("AUTHPULSE_DATASET_EPOCH") or DEFAULT_DATASET_EPOCH),
+            home=_home(e.get("AUTHPULSE_HOME")),
+            dataset_epoch=_epoch(e.get("AUTHPULSE_DATASET_EPOCH") or DEFAULT_DATASET_EPOCH, max_dataset_seconds),
             max_line_bytes=_int(e, "AUTHPULSE_MAX_LINE_BYTES", 1024, minimum=16),
-            max_dataset_seconds=_int(e, "AUTHPULSE_MAX_DATASET_SECONDS", 3 * 365 * 86400, minimum=1),
+            max_dataset_seconds=max_dataset_seconds,
             lookback_days=_int(e, "AUTHPULSE_LOOKBACK_DAYS", 30, minimum=1),
-            moto_port=_int(e, "AUTHPULSE_MOTO_PORT", 4566, minimum=1),
+            moto_port=_int(e, "AUTHPULSE_MOTO_PORT", 4566, minimum=1, maximum=65535),
             region=aws.region if aws else (e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1"),
             stream_name=e.get("AUTHPULSE_STREAM") or "authpulse-events",
             stream_shards=_int(e, "AUTHPULSE_STREAM_SHARDS", 2, minimum=1),

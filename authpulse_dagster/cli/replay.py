@@ -19,8 +19,9 @@ from typing import Any, Callable
 import click
 
 from authpulse_dagster import local_stack
-from authpulse_dagster.errors import EnvironmentProblem, InputError, RecordsFailed
+from authpulse_dagster.errors import EnvironmentProblem, RecordsFailed
 from authpulse_dagster.lanl.formats import FORMATS
+from authpulse_dagster.lanl.readers import require_file
 from authpulse_dagster.settings import LOCAL, Settings
 
 
@@ -121,10 +122,7 @@ def replay(
     from authpulse_dagster.live.producer import replay as run_replay
 
     # Cheap mistakes first: a typo in the file name should not send anyone to start a stack.
-    if input_path.is_dir():
-        raise InputError(f"input path is a directory, not a file: {input_path}")
-    if not input_path.is_file():
-        raise InputError(f"input file not found: {input_path}")
+    require_file(input_path)
     settings = Settings.from_env()
     if settings.env == LOCAL and local_stack.apply_local_environment(settings) is None:
         raise EnvironmentProblem("the local stack is not running; start it with `authpulse local up`")

@@ -53,6 +53,18 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _BZIP2_MAGIC = b"BZh"
 
 
+def require_file(path: str | Path) -> Path:
+    """``path`` as a Path, or one line saying why it cannot be read as an input file."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"input path is a directory, not a file: {path}")
+    if not p.is_file():
+        raise InputError(f"input file not found: {path}")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"input file is not readable (permissions): {path}")
+    return p
+
+
 def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a plain, gzip or bzip2 file for reading, chosen by magic bytes.
 

@@ -52,10 +52,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from authpulse_dagster.aws import aws_client
-from authpulse_dagster.errors import AuthPulseError, ConfigError, EnvironmentProblem, InputError
+from authpulse_dagster.errors import AuthPulseError, ConfigError, EnvironmentProblem
 from authpulse_dagster.lanl.days import iter_with_days
 from authpulse_dagster.lanl.formats import validate_format
-from authpulse_dagster.lanl.readers import iter_batches
+from authpulse_dagster.lanl.readers import iter_batches, require_file
 from authpulse_dagster.live.record import encode
 from authpulse_dagster.live.rate import MonotonicClock, SpeedupPacer, TokenBucket, batch_size_for_rate
 from authpulse_dagster.settings import Settings
@@ -628,11 +628,7 @@ def replay(
     """
     validate_format(fmt)
     _check_options(rate, speedup, limit, start_time, end_time, retry_budget)
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"input path is a directory, not a file: {path}")
-    if not path.is_file():
-        raise InputError(f"input file not found: {path}")
+    path = require_file(path)
     stream = stream or settings.stream_name
     identity = _identity(path)
     checkpoint = Path(checkpoint) if checkpoint is not None else default_checkpoint_path(path, fmt, stream, settings)

@@ -267,3 +267,15 @@ def test_spaces_around_the_time_are_trimmed_as_silver_trims_them(tmp_path):
     path.write_bytes(b"86500,U1,C1\n 5,U2,C2\n")
     rows = [r for b in iter_batches(path, "lanl2014") for r in b.to_pylist()]
     assert [r["dataset_time"] for r in rows] == [86500, 5]
+
+
+def test_an_input_that_is_a_folder_or_unreadable_is_named_as_such(tmp_path):
+    from authpulse_dagster.lanl.readers import require_file
+
+    with pytest.raises(InputError, match="is a directory, not a file"):
+        require_file(tmp_path)
+    with pytest.raises(InputError, match="input file not found"):
+        require_file(tmp_path / "missing.txt")
+    readable = tmp_path / "x.txt"
+    readable.write_text("1,U1,C1\n")
+    assert require_file(str(readable)) == readable

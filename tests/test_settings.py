@@ -1,0 +1,51 @@
+"""Local settings: a value that cannot work is refused with one line naming the variable (and what to do)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from authpulse_dagster.errors import ConfigError
+from authpulse_dagster.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("AUTHPULSE_ENV", "bogus", "AUTHPULSE_ENV='bogus' is not 'local' or 'aws'"),
+        ("AUTHPULSE_MOTO_PORT", "70000", "AUTHPULSE_MOTO_PORT=70000 must be at most 65535"),
+        ("AUTHPULSE_MOTO_PORT", "http", "AUTHPULSE_MOTO_PORT='http' is not an integer"),
+        ("AUTHPULSE_DATASET_EPOCH", "9999-12-31", "passes 9999-12-31"),
+        ("AUTHPULSE_DATASET_EPOCH", "1969-12-31", "is before 1970-01-01"),
+        ("AUTHPULSE_DATASET_EPOCH", "yesterday", "is not an ISO-8601 date"),
+    ],
+)
+def test_unusable_values_are_refused_by_name(tmp_path, name: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        Settings.from_env({"AUTHPULSE_HOME": str(tmp_path / "home"), name: value})
+
+
+def test_a_home_that_is_a_file_is_refused(tmp_path) -> None:
+    f = tmp_path / "not-a-folder"
+    f.write_text("x")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        Settings.from_env({"AUTHPULSE_HOME": str(f)})
+
+
+def test_usable_values_pass(tmp_path) -> None:
+    s = Settings.from_env({"AUTHPULSE_HOME": str(tmp_path / "new" / "home"), "AUTHPULSE_ENV": " Local ",
+                           "AUTHPULSE_MOTO_PORT": "65535", "AUTHPULSE_DATASET_EPOCH": "1970-01-01"})
+    assert s.env == "local" and s.moto_port == 65535 and s.dataset_epoch.year == 1970
+
+
+def test_the_cli_prints_one_line_and_exits_2(tmp_path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AUTHPULSE_HOME": str(tmp_path / "h"), "AUTHPULSE_ENV": "bogus"}
+    authpulse = str(Path(sys.executable).parent / "authpulse")  # the installed entry point
+    done = subprocess.run([authpulse, "local", "env"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "authpulse: error: AUTHPULSE_ENV='bogus' is not 'local' or 'aws'; set one of them or unset it (local)"
+    ]
