@@ -22,6 +22,7 @@ from pyiceberg.expressions import And, EqualTo
 from authpulse_dagster import local_stack
 from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.errors import AuthPulseError, ConfigError, InputError
+from authpulse_dagster.home_lock import exclusive_home
 from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lakehouse.schemas import ALERT_DELIVERIES, ALERTS, QUARANTINE, TABLES, USER_BEHAVIOR, USER_RISK_DAILY
 from authpulse_dagster.lakehouse.tables import count_rows, days_filter, load_table, scan_arrow
@@ -274,10 +275,15 @@ def start_stack(settings: Settings, echo=print) -> None:
 
 def run_file(settings: Settings, input_path: Path, fmt: str, echo=print) -> tuple[date, date]:
     """Land a LANL file and materialize every batch asset for every day in it (``authpulse run``)."""
+    with exclusive_home(settings, "run"):
+        return run_landed(settings, _start_and_land(settings, input_path, fmt, echo), fmt, echo)
+
+
+def _start_and_land(settings: Settings, input_path: Path, fmt: str, echo) -> Path:
     start_stack(settings, echo)
     landed = land_input(settings, input_path, fmt)
     echo(f"landed {input_path} as {landed}")
-    return run_landed(settings, landed, fmt, echo)
+    return landed
 
 
 def run_landed(settings: Settings, landed: Path, fmt: str, echo=print) -> tuple[date, date]:
@@ -291,6 +297,13 @@ def run_landed(settings: Settings, landed: Path, fmt: str, echo=print) -> tuple[
 def run_demo(
     settings: Settings, input_path: Path | None, fmt: str, gen: GenerateOptions, echo=print, live: bool = True
 ) -> None:
+    if input_path is not None:
+        require_file(input_path)  # a typo is refused before anything starts
+    with exclusive_home(settings, "demo"):
+        _run_demo(settings, input_path, fmt, gen, echo, live)
+
+
+def _run_demo(settings: Settings, input_path: Path | None, fmt: str, gen: GenerateOptions, echo, live: bool) -> None:
     started = time.monotonic()
     live_file = None
     if input_path is None:
@@ -302,7 +315,7 @@ def run_demo(
             echo(f"injected labelled attacks ({gen.attacks}); labels in {labels_path(settings)}")
         first, last = run_landed(settings, landed, fmt, echo)
     else:
-        first, last = run_file(settings, input_path, fmt, echo)
+        first, last = run_landed(settings, _start_and_land(settings, input_path, fmt, echo), fmt, echo)
     if live_file is not None:
         echo("")
         echo("live path: replaying the next day through Kinesis into the streaming job")
