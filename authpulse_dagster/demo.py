@@ -333,3 +333,5 @@ def _run_demo(settings: Settings, input_path: Path | None, fmt: str, gen: Genera
         echo("how the alerts compare with the injected attacks (authpulse evaluate):")
         echo(render_table(evaluate(settings, labels_path(settings))))
     echo(f"\ndemo finished in {time.monotonic() - started:.1f} s")
+    echo(f"the local stack is still running on 127.0.0.1:{settings.moto_port} for `dagster dev` and `authpulse query`; "
+         "stop it with `authpulse local down`")

@@ -43,6 +43,7 @@ def test_demo_on_generated_data(tmp_path):
         assert delivered and int(delivered.group(1)) > 0 and int(delivered.group(2)) > 0, text[-2000:]
         assert (home / "dashboard" / "index.html").stat().st_size > 100_000
         assert "target: recall" in text
+        assert "stop it with `authpulse local down`" in text  # the stack outlives the demo, and it says so
     finally:
         _authpulse(["local", "down"], home, timeout=60)
 
