@@ -9,11 +9,14 @@ the summary describes this input only.
 from __future__ import annotations
 
 import collections
+import contextlib
 import gzip
+import logging
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Iterator
 
 import dagster as dg
 import pyarrow.compute as pc
@@ -289,9 +292,29 @@ def _start_and_land(settings: Settings, input_path: Path, fmt: str, echo) -> Pat
 def run_landed(settings: Settings, landed: Path, fmt: str, echo=print) -> tuple[date, date]:
     first, last = day_range(settings, landed, fmt)
     echo(f"materializing bronze → silver → gold → risk for {first} .. {last} through Dagster")
-    result = run_pipeline(settings, first, last)
+    with step_progress(echo):
+        result = run_pipeline(settings, first, last)
     echo(f"dagster run {result.run_id} succeeded")
     return first, last
+
+
+@contextlib.contextmanager
+def step_progress(echo) -> Iterator[None]:
+    """Echo a line per finished pipeline step (asset, days, rows, seconds) while a run works."""
+
+    class _Echo(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            echo(f"  {record.getMessage()}")
+
+    handler, logger = _Echo(logging.INFO), logging.getLogger("authpulse.steps")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 def run_demo(

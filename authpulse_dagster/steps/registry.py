@@ -6,6 +6,9 @@ the others are the unpartitioned work a step runner can also run.
 
 from __future__ import annotations
 
+import logging
+import time
+from datetime import date
 from typing import Callable
 
 from authpulse_dagster.pipeline import PIPELINE
@@ -27,4 +30,17 @@ def run_step(name: str, ctx: StepContext) -> StepResult:
         step = STEPS[name]
     except KeyError:
         raise ValueError(f"unknown step {name!r}; known: {', '.join(STEPS)}") from None
-    return step(ctx)
+    started = time.monotonic()
+    result = step(ctx)
+    log.info("%s", progress_line(name, ctx.days, result, time.monotonic() - started))
+    return result
+
+
+log = logging.getLogger("authpulse.steps")  # the demo prints it; the stream job's log file keeps it
+
+
+def progress_line(name: str, days: list[date], result: StepResult, seconds: float) -> str:
+    """``silver 2024-01-01..2024-01-12: auth_events 600,112 rows, quarantine 88 rows (41.2 s)``."""
+    span = f"{days[0]}..{days[-1]}" if len(days) > 1 else (str(days[0]) if days else "-")
+    tables = [f"{t} {m['rows']:,} rows" for t, m in result.metadata.items() if isinstance(m, dict) and "rows" in m]
+    return f"{name} {span}: {', '.join(tables) or 'done'} ({seconds:.1f} s)"
