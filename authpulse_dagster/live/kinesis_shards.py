@@ -83,17 +83,24 @@ class Offset:
 
     start: Position
     shards: Mapping[str, ShardState] = field(default_factory=dict)
+    # When the stream the sequence numbers belong to was created (ISO time): a stream deleted and
+    # created again under the same name starts its sequence numbers over, and resuming from the old
+    # ones would skip records. None in offsets written before it was recorded.
+    stream_created: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Canonical key order: Spark's Python wrapper matches offsets by comparing json.dumps
         # strings, so equal offsets must serialise identically.
-        return {
+        out: dict[str, Any] = {
             "v": OFFSET_VERSION,
             "start": self.start.to_json(),
             "shards": {
                 sid: {"after": st.after, "done": st.done} for sid, st in sorted(self.shards.items())
             },
         }
+        if self.stream_created is not None:
+            out["stream_created"] = self.stream_created
+        return out
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> "Offset":
@@ -107,11 +114,11 @@ class Offset:
             sid: ShardState(after=None if st.get("after") is None else str(st["after"]), done=bool(st.get("done")))
             for sid, st in raw.get("shards", {}).items()
         }
-        return cls(Position.from_json(raw["start"]), shards)
+        return cls(Position.from_json(raw["start"]), shards, raw.get("stream_created"))
 
-    def advanced(self, updates: Mapping[str, ShardState]) -> "Offset":
-        """This offset with some shards' progress replaced."""
-        return Offset(self.start, {**self.shards, **updates})
+    def advanced(self, updates: Mapping[str, ShardState], stream_created: str | None = None) -> "Offset":
+        """This offset with some shards' progress replaced (and the stream's creation time, if it had none)."""
+        return Offset(self.start, {**self.shards, **updates}, self.stream_created or stream_created)
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError
 from pyspark.sql.datasource import DataSource, SimpleDataSourceStreamReader
 from pyspark.sql.types import StructType
 
@@ -97,6 +97,8 @@ MAX_PARALLEL_SHARDS = 8
 ITERATOR_TTL_SECONDS = 270.0
 # Backoff (s) after botocore's own retries gave up on a throttled shard; then the shard waits a batch.
 THROTTLE_BACKOFF = (0.5, 1.0, 2.0)
+# Errors of an endpoint that is not answering (after botocore's own retries): wait, do not fail the query.
+_UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)
 # A replay must return its whole range; it retries throttling longer before failing the batch.
 REPLAY_THROTTLE_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0)
 
@@ -379,12 +381,39 @@ class KinesisStreamReader(SimpleDataSourceStreamReader):
         else:
             start = Position(AT_TIMESTAMP, opts.starting_timestamp)
         shards = {s.shard_id: ShardState() for s in self._list_shards()}
-        return Offset(start, shards).to_json()
+        return Offset(start, shards, self._stream_created()).to_json()
+
+    def _stream_created(self) -> str:
+        resp = self.client.describe_stream_summary(**self.options.stream_kwargs)
+        created = resp["StreamDescriptionSummary"]["StreamCreationTimestamp"]
+        return created.astimezone(timezone.utc).isoformat() if isinstance(created, datetime) else str(created)
+
+    def _same_stream(self, offset: Offset) -> str:
+        """The stream's creation time; refuses an offset whose sequence numbers belong to an earlier stream."""
+        created = self._stream_created()
+        if offset.stream_created is not None and offset.stream_created != created:
+            raise ConfigError(
+                f"Kinesis stream {self.options.stream_name!r} was created again ({created}) after this checkpoint was "
+                f"written (for the stream created {offset.stream_created}); its sequence numbers start over, so "
+                "resuming would skip records. Start the job on a new checkpoint (authpulse stream start --checkpoint "
+                "NEW, or delete the old one) and replay what the new stream should hold"
+            )
+        return created
 
     def read(self, start: dict) -> tuple[Iterator[tuple], dict]:
-        """Read up to ``maxRecordsPerBatch`` records after ``start``; return them and the new offset."""
+        """Read up to ``maxRecordsPerBatch`` records after ``start``; return them and the new offset.
+
+        While the endpoint cannot be reached (the local stack restarting, a network blip) this
+        returns nothing new: Spark plans no batch and asks again at the next trigger, so the job
+        waits instead of failing.
+        """
         offset = Offset.from_json(start)
-        listing = self._list_shards()
+        try:
+            created = self._same_stream(offset)
+            listing = self._list_shards()
+        except _UNREACHABLE as exc:
+            log.warning("Kinesis endpoint unreachable (%s); no new records until it answers", type(exc).__name__)
+            return iter([]), start
         closed = {s.shard_id for s in listing if s.closed}
         order = rotate(readable_shards(listing, offset), self._turn)
         self._turn += 1
@@ -425,7 +454,7 @@ class KinesisStreamReader(SimpleDataSourceStreamReader):
         if not updates:
             return iter(rows), start
         # A list iterator, not a generator: Spark's cache copies it with copy.copy.
-        return iter(rows), offset.advanced(updates).to_json()
+        return iter(rows), offset.advanced(updates, created).to_json()
 
     def _cached_iterator(self, shard_id: str, after: str | None) -> str | None:
         cached = self._iterators.get(shard_id)

@@ -82,6 +82,11 @@ class FakeKinesis:
 
     # -- API ---------------------------------------------------------------------------------
 
+    created = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+    def describe_stream_summary(self, StreamName: str | None = None, StreamARN: str | None = None) -> dict:
+        return {"StreamDescriptionSummary": {"StreamCreationTimestamp": self.created}}
+
     def list_shards(self, StreamName: str | None = None, NextToken: str | None = None, MaxResults: int = 1000) -> dict:
         if StreamName and NextToken:
             raise _error("InvalidArgumentException")
@@ -222,6 +227,44 @@ def test_replay_between_offsets_returns_the_same_records() -> None:
     for start, end, rows in batches:
         again = list(replayer.readBetweenOffsets(start, end))
         assert [r[:6] for r in again] == [r[:6] for r in rows]
+
+
+def test_a_stream_created_again_under_the_same_name_is_refused_not_skipped() -> None:
+    kinesis = FakeKinesis(shards=2)
+    put_keyed(kinesis, KEYS, 2, "old")
+    reader = fake_reader(kinesis)
+    offset = drain_reader(reader, reader.initialOffset())[-1][1]
+    assert offset["stream_created"] == "2024-01-01T00:00:00+00:00"
+    # Deleted and created again (the local stack restarted in memory): sequence numbers start over.
+    kinesis.created = datetime(2024, 1, 2, tzinfo=timezone.utc)
+    with pytest.raises(ConfigError, match=r"was created again .* Start the job on a new checkpoint"):
+        reader.read(offset)
+
+
+def test_an_offset_from_before_the_stream_was_recorded_adopts_it() -> None:
+    kinesis = FakeKinesis(shards=1)
+    reader = fake_reader(kinesis)
+    old = reader.initialOffset()
+    del old["stream_created"]  # written by the previous version of the source
+    put_keyed(kinesis, KEYS, 1, "x")
+    _, end = reader.read(old)
+    assert end["stream_created"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_an_unreachable_endpoint_plans_no_batch_and_the_reader_goes_on_when_it_is_back() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    kinesis = FakeKinesis(shards=1)
+    reader = fake_reader(kinesis)
+    start = reader.initialOffset()
+    sent = put_keyed(kinesis, KEYS, 1, "x")
+    real = kinesis.describe_stream_summary
+    kinesis.describe_stream_summary = lambda **kw: (_ for _ in ()).throw(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
+    it, end = reader.read(start)
+    assert list(it) == [] and end == start  # nothing planned, nothing lost, no exception
+    kinesis.describe_stream_summary = real
+    rows = [r for _, _, b in drain_reader(reader, start) for r in b]
+    assert sorted(_payload(r) for r in rows) == sorted(d for _, d in sent)
 
 
 def test_max_records_per_batch_is_shared_between_busy_shards() -> None:
