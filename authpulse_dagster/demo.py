@@ -134,7 +134,15 @@ def day_range(settings: Settings, path: Path, fmt: str) -> tuple[date, date]:
     if lo is None:
         raise InputError(f"{path} has no line with a valid time; is --format right?")
     epoch = settings.dataset_epoch
-    return (epoch + timedelta(seconds=lo)).date(), (epoch + timedelta(seconds=hi)).date()
+    first, last = (epoch + timedelta(seconds=lo)).date(), (epoch + timedelta(seconds=hi)).date()
+    span = (last - first).days + 1
+    if span > settings.max_run_days:
+        # One stray far-off time would otherwise ask for a partition per day in between.
+        raise InputError(
+            f"{path} spans {span} days ({first} .. {last}), more than AUTHPULSE_MAX_RUN_DAYS={settings.max_run_days}; "
+            "check for a stray time, or raise AUTHPULSE_MAX_RUN_DAYS to run it all"
+        )
+    return first, last
 
 
 def run_pipeline(settings: Settings, first: date, last: date) -> dg.ExecuteInProcessResult:

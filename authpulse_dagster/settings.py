@@ -110,6 +110,7 @@ class Settings:
     snapshot_retention_hours: int = 120
     snapshot_retain_last: int = 50
     orphan_file_age_hours: int = 24
+    max_run_days: int = 400  # a file spanning more days is refused by `authpulse run` (a stray far-off time)
     # AWS resources; present (and validated) only when env == "aws". See AwsSettings.
     aws: "AwsSettings | None" = None
 
@@ -140,6 +141,7 @@ class Settings:
             snapshot_retention_hours=_int(e, "AUTHPULSE_SNAPSHOT_RETENTION_HOURS", 120, minimum=1),
             snapshot_retain_last=_int(e, "AUTHPULSE_SNAPSHOT_RETAIN_LAST", 50, minimum=1),
             orphan_file_age_hours=_int(e, "AUTHPULSE_ORPHAN_FILE_AGE_HOURS", 24, minimum=1),
+            max_run_days=_int(e, "AUTHPULSE_MAX_RUN_DAYS", 400, minimum=1),
             aws=aws,
         )
 

@@ -49,3 +49,17 @@ def test_the_cli_prints_one_line_and_exits_2(tmp_path) -> None:
     assert done.stderr.strip().splitlines() == [
         "authpulse: error: AUTHPULSE_ENV='bogus' is not 'local' or 'aws'; set one of them or unset it (local)"
     ]
+
+
+def test_a_file_spanning_more_days_than_the_bound_is_refused_before_anything_runs(tmp_path) -> None:
+    from authpulse_dagster.demo import day_range
+    from authpulse_dagster.errors import InputError
+
+    f = tmp_path / "two-lines.txt"
+    f.write_bytes(b"1,U1,C1\n94608000,U2,C2\n")  # one stray time three years on
+    settings = Settings.from_env({"AUTHPULSE_HOME": str(tmp_path / "home")})
+    with pytest.raises(InputError, match=r"spans 1096 days .* raise AUTHPULSE_MAX_RUN_DAYS"):
+        day_range(settings, f, "lanl2014")
+    wide = Settings.from_env({"AUTHPULSE_HOME": str(tmp_path / "home"), "AUTHPULSE_MAX_RUN_DAYS": "2000"})
+    first, last = day_range(wide, f, "lanl2014")
+    assert (last - first).days + 1 == 1096
