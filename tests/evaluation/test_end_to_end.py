@@ -13,6 +13,7 @@ import pytest
 
 from authpulse_dagster import notify
 from authpulse_dagster.evaluation.evaluate import evaluate
+from authpulse_dagster.lakehouse.catalog import load_catalog
 from authpulse_dagster.lanl.generator import generate
 from authpulse_dagster.lanl.scenarios import Difficulty
 from authpulse_dagster.steps.context import StepContext, days_between
@@ -47,7 +48,7 @@ def test_attacks_are_found_within_the_alert_budget(aws_resources, aws_env, spark
     assert all(s.detected_users >= 1 for s in report.scenarios), report.to_dict()
 
     # Each alert went through SNS to the queue exactly once.
-    alerts = ctx.catalog.load_table("authpulse.alerts").scan().to_arrow()
+    alerts = load_catalog(settings).load_table("authpulse.alerts").scan().to_arrow()
     received = notify.receive(settings, wait_seconds=2)
     assert sorted(m.body["alert_id"] for m in received) == sorted(alerts["alert_id"].to_pylist())
     assert run_step("alerts", ctx).metadata["alerts"]["alerts_published"] == 0  # a rerun sends nothing
