@@ -46,7 +46,7 @@ _SESSION_KEYS = (
 _sessions = threading.local()
 
 
-def _session(region: str) -> boto3.session.Session:
+def _session(region: str | None) -> boto3.session.Session:
     """A session for the current credential environment.
 
     Not boto3's default session: it keeps the first credentials it resolved,
@@ -69,21 +69,26 @@ def _base_config() -> Config:
     )
 
 
-def aws_client(service: str, settings: Settings | None = None, **kwargs: Any) -> Any:
-    """Return a boto3 client for ``service`` in the configured region.
+def aws_client(service: str, settings: Settings, **kwargs: Any) -> Any:
+    """Return a boto3 client for ``service`` in the settings' region.
 
     ``kwargs`` go to ``Session.client``; a ``config`` is merged over the
     project defaults. ``endpoint_url`` is refused on purpose: the endpoint
     comes from the environment so no code path can pin one.
     """
+    return client_in_region(service, settings.region, **kwargs)
+
+
+def client_in_region(service: str, region: str | None, **kwargs: Any) -> Any:
+    """:func:`aws_client` for a process that has a region but no settings (Spark's Python workers);
+    ``None`` leaves the region to botocore (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the config file)."""
     if "endpoint_url" in kwargs:
         raise TypeError(
             "aws_client does not take endpoint_url; set AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_<SERVICE> instead"
         )
-    settings = settings or Settings.from_env()
     extra = kwargs.pop("config", None)
     config = _base_config() if extra is None else _base_config().merge(extra)
-    return _session(settings.region).client(service, config=config, **kwargs)
+    return _session(region).client(service, config=config, **kwargs)
 
 
 def local_aws_environment(

@@ -36,7 +36,7 @@ def build_resources(settings: Settings) -> dict:
     if settings.env == LOCAL:
         return {"step_runner": LocalStepRunner(mode=settings.step_mode), "streaming": StreamingJobResource()}
     # AWS: the same keys, backed by EMR (steps through Dagster Pipes; the stream as a long-running step).
-    # Settings.from_env has already checked every AWS variable, so a missing one never gets this far.
+    # Loading the settings has already checked every AWS variable, so a missing one never gets this far.
     from authpulse_dagster.aws_emr.step_runner import EmrStepRunner
     from authpulse_dagster.aws_emr.streaming import EmrStreamingJobResource
 
@@ -44,8 +44,7 @@ def build_resources(settings: Settings) -> dict:
     return {"step_runner": EmrStepRunner(), "streaming": EmrStreamingJobResource()}
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
-    settings = settings or Settings.from_env()
+def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
     # The daily tables, one asset each, from the pipeline registry (authpulse_dagster/pipeline.py).
     assets = build_pipeline_assets(partitions)
@@ -71,4 +70,5 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+# The code location's entry point: the one place Dagster-loaded code reads the environment.
+defs = build_definitions(Settings.from_env())

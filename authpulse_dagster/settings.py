@@ -56,6 +56,20 @@ def _home(raw: str | None) -> Path:
     return home
 
 
+def _api_table(raw: str | None) -> str:
+    table = (raw or "authpulse-api").strip()
+    if not re.match(r"^[A-Za-z0-9_.-]{3,255}$", table):
+        raise ConfigError(f"AUTHPULSE_API_TABLE={table!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    return table
+
+
+def _triage_uri(raw: str | None) -> str:
+    uri = (raw or "").strip().rstrip("/")
+    if uri.startswith("s3://") and not _S3_URI.match(uri):
+        raise ConfigError(f"AUTHPULSE_TRIAGE_URI={uri!r} is not an s3://bucket/prefix URI")
+    return uri
+
+
 def _epoch(raw: str, max_dataset_seconds: int) -> datetime:
     epoch = parse_epoch(raw)
     if epoch < _EARLIEST_EPOCH:
@@ -111,6 +125,11 @@ class Settings:
     snapshot_retain_last: int = 50
     orphan_file_age_hours: int = 24
     max_run_days: int = 400  # a file spanning more days is refused by `authpulse run` (a stray far-off time)
+    # The SOC API's triage export, read back by the alerts step and the queries: where it lives
+    # ("" = <home>/triage locally, <warehouse>/_triage in AWS) and how long a false positive silences.
+    triage_uri: str = ""
+    suppression_days: int = 7
+    api_table: str = "authpulse-api"  # the SOC API's DynamoDB table (keys, triage state, audit); `local up` creates it
     # AWS resources; present (and validated) only when env == "aws". See AwsSettings.
     aws: "AwsSettings | None" = None
 
@@ -142,6 +161,9 @@ class Settings:
             snapshot_retain_last=_int(e, "AUTHPULSE_SNAPSHOT_RETAIN_LAST", 50, minimum=1),
             orphan_file_age_hours=_int(e, "AUTHPULSE_ORPHAN_FILE_AGE_HOURS", 24, minimum=1),
             max_run_days=_int(e, "AUTHPULSE_MAX_RUN_DAYS", 400, minimum=1),
+            triage_uri=_triage_uri(e.get("AUTHPULSE_TRIAGE_URI")),
+            suppression_days=_int(e, "AUTHPULSE_SUPPRESSION_DAYS", 7, minimum=0, maximum=3650),
+            api_table=_api_table(e.get("AUTHPULSE_API_TABLE")),
             aws=aws,
         )
 

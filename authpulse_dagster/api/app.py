@@ -399,7 +399,7 @@ def create_app(
         # The change is committed either way; a failed export is retried by the next change or `authpulse api export`.
         try:
             with export_lock:
-                triage_export.write(settings, api, triage_export.merged(store.list_triage(), [written]))
+                triage_export.write(settings, triage_export.merged(store.list_triage(), [written]))
         except Exception:
             log.exception("triage export failed after a change to %s; run `authpulse api export`", written.alert_id)
 

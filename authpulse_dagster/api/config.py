@@ -18,10 +18,7 @@ from authpulse_dagster.settings import LOCAL, Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-DEFAULT_TABLE = "authpulse-api"
-_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
-_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, minimum: float, maximum: float) -> float:
@@ -39,54 +36,42 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """Everything the API reads besides the platform's :class:`Settings`."""
+    """Everything the API reads besides the platform's :class:`Settings` (which name its table and
+    the triage export: the pipeline and the local stack use those too)."""
 
-    table: str = DEFAULT_TABLE  # the DynamoDB table of keys, triage state and audit records
     rate_per_second: float = 20.0  # per key, sustained
     burst: int = 40  # per key, the bucket's size
     max_body_bytes: int = 16 * 1024
     cors_origins: tuple[str, ...] = ()  # empty: CORS off
     cache_seconds: float = 2.0  # how stale a list view may be (alerts table and triage states)
     key_cache_seconds: float = 2.0  # a verified key is re-read after this long: a revocation takes effect within it
-    suppression_days: int = 7  # a false_positive suppresses the same entity+reasons for this many days (0: off)
     query_row_limit: int = 1000  # the most rows a named query returns
-    triage_uri: str = ""  # where the triage export goes ("" = <home>/triage locally)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ApiSettings":
         e = os.environ if environ is None else environ
-        table = (e.get("AUTHPULSE_API_TABLE") or DEFAULT_TABLE).strip()
-        if not _TABLE.match(table):
-            raise ConfigError(f"AUTHPULSE_API_TABLE={table!r} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
         origins = tuple(o.strip() for o in (e.get("AUTHPULSE_API_CORS_ORIGINS") or "").split(",") if o.strip())
         for origin in origins:
             if origin == "*" or not _ORIGIN.match(origin):
                 raise ConfigError(
                     f"AUTHPULSE_API_CORS_ORIGINS has {origin!r}; list exact origins such as https://soc.example.com (no '*')"
                 )
-        triage_uri = (e.get("AUTHPULSE_TRIAGE_URI") or "").strip().rstrip("/")
-        if triage_uri.startswith("s3://") and not _S3_URI.match(triage_uri):
-            raise ConfigError(f"AUTHPULSE_TRIAGE_URI={triage_uri!r} is not an s3://bucket/prefix URI")
         return cls(
-            table=table,
             rate_per_second=_number(e, "AUTHPULSE_API_RATE_LIMIT", 20.0, 0.1, 100_000),
             burst=int(_number(e, "AUTHPULSE_API_BURST", 40, 1, 1_000_000)),
             max_body_bytes=int(_number(e, "AUTHPULSE_API_MAX_BODY_BYTES", 16 * 1024, 256, 10 * 1024 * 1024)),
             cors_origins=origins,
             cache_seconds=_number(e, "AUTHPULSE_API_CACHE_SECONDS", 2.0, 0.0, 3600),
             key_cache_seconds=_number(e, "AUTHPULSE_API_KEY_CACHE_SECONDS", 2.0, 0.0, 300),
-            suppression_days=int(_number(e, "AUTHPULSE_SUPPRESSION_DAYS", 7, 0, 3650)),
             query_row_limit=int(_number(e, "AUTHPULSE_API_QUERY_ROW_LIMIT", 1000, 1, 100_000)),
-            triage_uri=triage_uri,
         )
 
 
-def triage_location(settings: Settings, api: ApiSettings | None = None) -> str:
+def triage_location(settings: Settings) -> str:
     """Where the triage export lives: ``AUTHPULSE_TRIAGE_URI``, else ``<home>/triage`` locally,
     else ``<warehouse>/_triage`` in AWS (beside, not inside, the Iceberg tables' folders)."""
-    api = api or ApiSettings.from_env()
-    if api.triage_uri:
-        return api.triage_uri
+    if settings.triage_uri:
+        return settings.triage_uri
     if settings.env == LOCAL:
         return str(settings.home / "triage")
     return f"{settings.require_aws().warehouse_uri}/_triage"

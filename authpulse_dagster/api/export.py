@@ -27,7 +27,7 @@ from typing import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from authpulse_dagster.api.config import ApiSettings, is_s3, triage_location
+from authpulse_dagster.api.config import is_s3, triage_location
 from authpulse_dagster.api.suppressions import Suppression, frame, from_triage, silence
 from authpulse_dagster.api.triage import TriageState
 from authpulse_dagster.settings import Settings
@@ -86,12 +86,12 @@ def merged(states: Iterable[TriageState], fresher: Iterable[TriageState] = ()) -
     return list(by_id.values())
 
 
-def write(settings: Settings, api: ApiSettings, states: Iterable[TriageState]) -> dict[str, int]:
+def write(settings: Settings, states: Iterable[TriageState]) -> dict[str, int]:
     """Write both files from the triage ``states``; returns rows per file."""
     states = list(states)
-    location = triage_location(settings, api)
+    location = triage_location(settings)
     triage = triage_table(states)
-    suppressions = suppressions_table(from_triage(states, api.suppression_days))
+    suppressions = suppressions_table(from_triage(states, settings.suppression_days))
     _put(settings, location, TRIAGE_FILE, triage)
     _put(settings, location, SUPPRESSIONS_FILE, suppressions)
     return {TRIAGE_FILE: triage.num_rows, SUPPRESSIONS_FILE: suppressions.num_rows}
@@ -142,18 +142,18 @@ def _get(settings: Settings, location: str, name: str, schema: pa.Schema) -> pa.
     return pq.read_table(path).cast(schema)
 
 
-def read_triage(settings: Settings, api: ApiSettings | None = None) -> pa.Table:
-    return _get(settings, triage_location(settings, api), TRIAGE_FILE, TRIAGE_SCHEMA)
+def read_triage(settings: Settings) -> pa.Table:
+    return _get(settings, triage_location(settings), TRIAGE_FILE, TRIAGE_SCHEMA)
 
 
-def read_suppressions(settings: Settings, api: ApiSettings | None = None) -> list[Suppression]:
-    table = _get(settings, triage_location(settings, api), SUPPRESSIONS_FILE, SUPPRESSIONS_SCHEMA)
+def read_suppressions(settings: Settings) -> list[Suppression]:
+    table = _get(settings, triage_location(settings), SUPPRESSIONS_FILE, SUPPRESSIONS_SCHEMA)
     return [Suppression(**row) for row in table.to_pylist()]
 
 
-def local_triage_file(settings: Settings, api: ApiSettings | None = None) -> Path | None:
+def local_triage_file(settings: Settings) -> Path | None:
     """The local export file DuckDB can read directly (None in AWS, where Athena reads the prefix)."""
-    location = triage_location(settings, api)
+    location = triage_location(settings)
     return None if is_s3(location) else Path(location) / TRIAGE_FILE
 
 

@@ -25,7 +25,7 @@ def _build() -> Mangum:
     logging.getLogger().setLevel(logging.INFO)
     settings = Settings.from_env()
     api = ApiSettings.from_env()
-    return Mangum(create_app(settings, api, open_store(settings, api)), lifespan="off")
+    return Mangum(create_app(settings, api, open_store(settings)), lifespan="off")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

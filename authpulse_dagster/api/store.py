@@ -31,7 +31,6 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from authpulse_dagster.api import keys as keymod
-from authpulse_dagster.api.config import ApiSettings
 from authpulse_dagster.api.triage import OPEN, TriageState
 from authpulse_dagster.aws import aws_client
 from authpulse_dagster.errors import AuthPulseError, ConfigError
@@ -112,25 +111,25 @@ def table_definition(name: str) -> dict[str, Any]:
     }
 
 
-def ensure_table(settings: Settings, api: ApiSettings | None = None) -> str:
+def ensure_table(settings: Settings) -> str:
     """Create the table in the local stack if it is missing (never in AWS: the stack owns it)."""
-    api = api or ApiSettings.from_env()
+    table = settings.api_table
     if settings.env != LOCAL:
-        return api.table
+        return table
     client = aws_client("dynamodb", settings)
     with _reachable():
         try:
-            client.describe_table(TableName=api.table)
+            client.describe_table(TableName=table)
         except ClientError as exc:
             if _code(exc) != "ResourceNotFoundException":
                 raise
             try:
-                client.create_table(**table_definition(api.table))
+                client.create_table(**table_definition(table))
             except ClientError as race:
                 if _code(race) != "ResourceInUseException":
                     raise
-            client.get_waiter("table_exists").wait(TableName=api.table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    return api.table
+            client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    return table
 
 
 def _code(exc: ClientError) -> str:
@@ -150,9 +149,9 @@ def _reachable() -> Iterator[None]:
 class Store:
     """Keys, triage state and audit records in one DynamoDB table."""
 
-    def __init__(self, settings: Settings, api: ApiSettings, client: Any = None):
+    def __init__(self, settings: Settings, client: Any = None):
         self.settings = settings
-        self.table = api.table
+        self.table = settings.api_table
         self.client = client or aws_client("dynamodb", settings)
 
     # --- keys -------------------------------------------------------------------------
@@ -313,12 +312,11 @@ def _triage(item: dict[str, Any]) -> TriageState:
     )
 
 
-def open_store(settings: Settings, api: ApiSettings | None = None) -> Store:
+def open_store(settings: Settings) -> Store:
     """The store, with its table created first (in local mode; the stack creates it in AWS).
 
     The caller points AWS clients at the local stack first (``local_stack.apply_local_environment``,
     at the entry point): this module is below ``local_stack``, which creates the table too.
     """
-    api = api or ApiSettings.from_env()
-    ensure_table(settings, api)
-    return Store(settings, api)
+    ensure_table(settings)
+    return Store(settings)

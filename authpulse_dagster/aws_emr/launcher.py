@@ -35,6 +35,7 @@ import socket
 import sys
 import threading
 import time
+from typing import Any
 
 STOP_MARKER_ENV = "AUTHPULSE_STOP_MARKER_URI"
 STOP_POLL_ENV = "AUTHPULSE_STOP_POLL_SECONDS"
@@ -60,11 +61,10 @@ def _marker_exists(s3, uri: str) -> bool:
         return False
 
 
-def watch_stop_marker(uri: str, poll_seconds: float, stop_watching: threading.Event, grace_seconds: float = 120.0) -> None:
+def watch_stop_marker(
+    s3: Any, uri: str, poll_seconds: float, stop_watching: threading.Event, grace_seconds: float = 120.0
+) -> None:
     """Send SIGTERM to this process once ``uri`` exists and a graceful handler is installed (or the grace is over)."""
-    from authpulse_dagster.aws import aws_client
-
-    s3 = aws_client("s3")
     while not stop_watching.wait(poll_seconds):
         if _marker_exists(s3, uri):
             deadline = time.monotonic() + grace_seconds
@@ -80,11 +80,8 @@ def watch_stop_marker(uri: str, poll_seconds: float, stop_watching: threading.Ev
             return
 
 
-def hold_lease(uri: str, poll_seconds: float, released: threading.Event) -> None:
+def hold_lease(s3: Any, uri: str, poll_seconds: float, released: threading.Event) -> None:
     """Heartbeat the driver lease at ``uri`` until ``released`` is set (see module doc)."""
-    from authpulse_dagster.aws import aws_client
-
-    s3 = aws_client("s3")
     bucket, key = _split(uri)
     started = time.time()
     while True:
@@ -97,12 +94,10 @@ def hold_lease(uri: str, poll_seconds: float, released: threading.Event) -> None
             return
 
 
-def release_lease(uri: str) -> None:
-    from authpulse_dagster.aws import aws_client
-
+def release_lease(s3: Any, uri: str) -> None:
     bucket, key = _split(uri)
     try:
-        aws_client("s3").delete_object(Bucket=bucket, Key=key)
+        s3.delete_object(Bucket=bucket, Key=key)
     except Exception as exc:  # noqa: BLE001 - the lease then goes stale on its own
         sys.stderr.write(f"authpulse launcher: cannot release driver lease {uri}: {exc}\n")
 
@@ -117,19 +112,27 @@ def main() -> None:
     poll = float(os.environ.get(STOP_POLL_ENV) or 10)
     done = threading.Event()
     heartbeat = None
+    s3 = None
+    if lease or marker:
+        from authpulse_dagster.aws import aws_client
+        from authpulse_dagster.settings import Settings
+
+        s3 = aws_client("s3", Settings.from_env())  # this process's settings, read once at its entry point
     if lease:
-        heartbeat = threading.Thread(target=hold_lease, args=(lease, poll, done), name="driver-lease", daemon=True)
+        heartbeat = threading.Thread(target=hold_lease, args=(s3, lease, poll, done), name="driver-lease", daemon=True)
         heartbeat.start()
     if marker:
         grace = float(os.environ.get(STOP_GRACE_ENV) or 120)
-        threading.Thread(target=watch_stop_marker, args=(marker, poll, done, grace), name="stop-marker", daemon=True).start()
+        threading.Thread(
+            target=watch_stop_marker, args=(s3, marker, poll, done, grace), name="stop-marker", daemon=True
+        ).start()
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
     finally:
         done.set()
         if heartbeat is not None:
             heartbeat.join(timeout=poll + 5)
-            release_lease(lease)
+            release_lease(s3, lease)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from authpulse_dagster.aws_emr.pipes_clients import (
 )
 from authpulse_dagster.aws_emr.submit import spark_submit_args, step_definition
 from authpulse_dagster.partitions import context_days
+from authpulse_dagster.resources.run_settings import run_settings
 from authpulse_dagster.resources.step_runner import STEP_MODULE, StepOutput, step_command_args
 from authpulse_dagster.settings import Settings
 
@@ -87,7 +88,7 @@ class EmrStepRunner(dg.ConfigurableResource):
     include_stdio: bool = True  # forward the driver's stdout/stderr to the Dagster run through Pipes
 
     def run(self, context: dg.AssetExecutionContext, step: str) -> Iterator[StepOutput]:
-        settings = Settings.from_env()
+        settings = run_settings()
         aws = settings.require_aws()
         days = context_days(context)
         run_id = context.run.run_id

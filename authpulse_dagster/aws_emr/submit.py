@@ -13,7 +13,7 @@ authpulse_dagster.steps STEP --start D --end D --run-id R``: the launcher
   the nodes, so no bootstrap action is needed. Spark and pyspark come from EMR.
 - **Settings travel with the step.** Every ``AUTHPULSE_*`` variable of the
   orchestrating process (bar the local-only ones) and the region are set in
-  the driver's and executors' environment, so ``Settings.from_env()`` on the
+  the driver's and executors' environment, so the step entry point, loading its settings on the
   cluster resolves exactly what the orchestrator validated. Credentials never
   travel: the cluster uses its instance profile.
 - ``spark.yarn.submit.waitAppCompletion=true`` keeps the step running until the

@@ -9,7 +9,7 @@ import click
 from authpulse_dagster import notify
 from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.errors import EnvironmentProblem
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.cli import context as cli_context
 
 
 @click.group()
@@ -22,7 +22,7 @@ def alerts() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print each message as one JSON line.")
 def tail(seconds: float | None, as_json: bool) -> None:
     """Print messages from the alert topic's local queue as they arrive (they are consumed)."""
-    settings = Settings.from_env()
+    settings = cli_context.settings()
     if settings.env == "aws":
         raise EnvironmentProblem("alerts tail reads the local queue; in AWS subscribe e-mail or a queue to the topic")
     if apply_local_environment(settings) is None:

@@ -18,21 +18,20 @@ import socket
 import click
 
 from authpulse_dagster.errors import EnvironmentProblem
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.cli import context as cli_context
 
 
 def _store():
-    from authpulse_dagster.api.config import ApiSettings
     from authpulse_dagster.api.store import open_store
 
     from authpulse_dagster.local_stack import apply_local_environment
     from authpulse_dagster.settings import LOCAL
 
-    settings = Settings.from_env()
-    api = ApiSettings.from_env()
+    settings = cli_context.settings()
+    api = cli_context.api_settings()
     if settings.env == LOCAL and apply_local_environment(settings) is None:
         raise EnvironmentProblem("the local stack is not running; start it with `authpulse local up`")
-    return settings, api, open_store(settings, api)
+    return settings, api, open_store(settings)
 
 
 @click.group()
@@ -126,6 +125,6 @@ def export_command() -> None:
     from authpulse_dagster.api import export
 
     settings, api_settings, store = _store()
-    counts = export.write(settings, api_settings, store.list_triage())
+    counts = export.write(settings, store.list_triage())
     for name, rows in counts.items():
         click.echo(f"{name}: {rows} rows")

@@ -8,7 +8,7 @@ import click
 
 from authpulse_dagster.demo import GenerateOptions, run_demo
 from authpulse_dagster.lanl.formats import FORMATS
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.cli import context as cli_context
 
 
 @click.command()
@@ -28,7 +28,7 @@ def demo(input_path: Path | None, fmt: str, users: int, computers: int, days: in
          live: bool) -> None:
     """Start the local stack, land data, materialize every asset through Dagster, stream a day, print a summary."""
     run_demo(
-        Settings.from_env(),
+        cli_context.settings(),
         input_path,
         fmt,
         GenerateOptions(users, computers, days, seed, events_per_user_day, fmt=fmt),

@@ -17,7 +17,7 @@ import click
 
 from authpulse_dagster.evaluation.evaluate import evaluate as run_evaluation
 from authpulse_dagster.evaluation.report import Target, render_table
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.cli import context as cli_context
 
 
 def _day(value: datetime | None) -> date | None:
@@ -57,7 +57,7 @@ def evaluate(
       authpulse evaluate --labels data/auth.redteam.txt
     """
     report = run_evaluation(
-        Settings.from_env(), labels_path, _day(start), _day(end), Target(min_recall=min_recall, max_alerts_per_day_per_1k=max_alerts)
+        cli_context.settings(), labels_path, _day(start), _day(end), Target(min_recall=min_recall, max_alerts_per_day_per_1k=max_alerts)
     )
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render_table(report))
     if strict and not report.passed:

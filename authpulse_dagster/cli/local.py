@@ -13,7 +13,7 @@ import click
 
 from authpulse_dagster import local_stack
 from authpulse_dagster.aws import local_aws_environment
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.cli import context as cli_context
 
 
 @click.group()
@@ -35,20 +35,20 @@ def _print_status(st: local_stack.StackStatus) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port on 127.0.0.1 [default: AUTHPULSE_MOTO_PORT or 4566].")
 def up(port: int | None) -> None:
     """Start the local AWS (or reuse a running one) and create its resources."""
-    _print_status(local_stack.up(Settings.from_env(), port=port))
+    _print_status(local_stack.up(cli_context.settings(), port=port))
 
 
 @local.command()
 def down() -> None:
     """Stop the local AWS."""
-    stopped = local_stack.down(Settings.from_env())
+    stopped = local_stack.down(cli_context.settings())
     click.echo("stopped" if stopped else "not running")
 
 
 @local.command()
 def status() -> None:
     """Show the local stack; exit code 1 when it is not running."""
-    st = local_stack.status(Settings.from_env())
+    st = local_stack.status(cli_context.settings())
     if not st.running:
         click.echo("not running")
         click.echo(f"catalog: {st.catalog_uri}")
@@ -62,7 +62,7 @@ def status() -> None:
 @local.command()
 def env() -> None:
     """Print `export` lines for the local environment (for eval in a shell)."""
-    settings = Settings.from_env()
+    settings = cli_context.settings()
     # Before `up` the endpoint is where `up` will put it, so eval works in any order.
     endpoint = local_stack.live_endpoint(settings) or f"http://{local_stack.HOST}:{settings.moto_port}"
     variables = {"AUTHPULSE_HOME": str(settings.home)}

@@ -17,6 +17,7 @@ import pyarrow as pa
 from authpulse_dagster.errors import ConfigError
 from authpulse_dagster.queries import QuerySpec, list_queries, load, render
 from authpulse_dagster.queries.output import FORMATS, format_result
+from authpulse_dagster.cli import context as cli_context
 from authpulse_dagster.settings import Settings
 
 Engine = Callable[[Settings, str, Mapping[str, str]], pa.Table]
@@ -102,7 +103,7 @@ def query(
     if show_sql:
         click.echo(render(name, params))
         return
-    settings = Settings.from_env()
+    settings = cli_context.settings()
     engine = engine or ("athena" if settings.env == "aws" else "local")
     result = ENGINES[engine](settings, name, params)
     total = result.num_rows

@@ -22,7 +22,8 @@ from authpulse_dagster import local_stack
 from authpulse_dagster.errors import EnvironmentProblem, RecordsFailed
 from authpulse_dagster.lanl.formats import FORMATS
 from authpulse_dagster.lanl.readers import require_file
-from authpulse_dagster.settings import LOCAL, Settings
+from authpulse_dagster.cli import context as cli_context
+from authpulse_dagster.settings import LOCAL
 
 
 _EXIT_AFTER = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -123,7 +124,7 @@ def replay(
 
     # Cheap mistakes first: a typo in the file name should not send anyone to start a stack.
     require_file(input_path)
-    settings = Settings.from_env()
+    settings = cli_context.settings()
     if settings.env == LOCAL and local_stack.apply_local_environment(settings) is None:
         raise EnvironmentProblem("the local stack is not running; start it with `authpulse local up`")
     stop = threading.Event()

@@ -8,7 +8,7 @@ import click
 
 from authpulse_dagster.demo import risk_summary, run_file, summary
 from authpulse_dagster.lanl.formats import FORMATS
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.cli import context as cli_context
 
 
 @click.command()
@@ -22,7 +22,7 @@ def run(input_path: Path, fmt: str) -> None:
     Then `authpulse evaluate --labels redteam.txt` scores the alerts against labels,
     and `authpulse query --list` shows the investigation queries.
     """
-    settings = Settings.from_env()
+    settings = cli_context.settings()
     first, last = run_file(settings, input_path, fmt, click.echo)
     click.echo("")
     click.echo(summary(settings, first, last))

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import click
 
+from authpulse_dagster.cli import context as cli_context
 from authpulse_dagster.resources.streaming import StreamStatus
 from authpulse_dagster.resources.streaming_for_env import streaming_resource
 
@@ -28,19 +29,19 @@ def stream() -> None:
 @click.option("--max-records", type=int, default=50_000, show_default=True, help="Records per micro-batch at most.")
 def start(trigger_seconds: float, max_records: int) -> None:
     """Start the streaming job in the background (no-op if it runs)."""
-    _print(streaming_resource(trigger_seconds=trigger_seconds, max_records_per_batch=max_records).start())
+    _print(streaming_resource(cli_context.settings(), trigger_seconds=trigger_seconds, max_records_per_batch=max_records).start())
 
 
 @stream.command()
 def stop() -> None:
     """Stop it after the batch in flight."""
-    _print(streaming_resource().stop())
+    _print(streaming_resource(cli_context.settings()).stop())
 
 
 @stream.command()
 def status() -> None:
     """Show its state; exit code 1 when it is not running."""
-    st = streaming_resource().status()
+    st = streaming_resource(cli_context.settings()).status()
     _print(st)
     if not st.running:
         sys.exit(1)

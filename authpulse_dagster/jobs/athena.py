@@ -49,10 +49,10 @@ def _preview(table, n: int) -> str:
 @dg.op(description="Run a named investigation query (or SQL) on Athena; rows go to the output metadata.")
 def athena_query_op(context: dg.OpExecutionContext, config: AthenaQueryConfig):
     from authpulse_dagster.queries.athena import execute
-    from authpulse_dagster.settings import Settings
+    from authpulse_dagster.resources.run_settings import run_settings
 
     sql = resolve_sql(config)
-    result = execute(sql, Settings.from_env(), timeout_s=config.timeout_s)
+    result = execute(sql, run_settings(), timeout_s=config.timeout_s)
     context.log.info(f"Athena query {result.query_execution_id}: {result.table.num_rows} rows")
     yield dg.Output(
         None,

@@ -63,9 +63,9 @@ def replay_lanl_op(context: dg.OpExecutionContext, config: ReplayConfig) -> None
 
     from authpulse_dagster.local_stack import apply_local_environment
     from authpulse_dagster.live.producer import replay
-    from authpulse_dagster.settings import Settings
+    from authpulse_dagster.resources.run_settings import run_settings
 
-    settings = Settings.from_env()
+    settings = run_settings()
     apply_local_environment(settings)
     report = replay(
         Path(config.input), config.format, settings, rate=config.rate, speedup=config.speedup,

@@ -47,7 +47,6 @@ ordering a key's rows by ``sequence_number`` (as a number) is exact.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -81,7 +80,7 @@ from authpulse_dagster.live.kinesis_shards import (
     split_budget,
     start_position,
 )
-from authpulse_dagster.settings import Settings, parse_epoch
+from authpulse_dagster.settings import parse_epoch
 
 log = logging.getLogger(__name__)
 
@@ -207,20 +206,19 @@ def list_shards(client: Any, stream_kwargs: Mapping[str, str], page_size: int = 
 
 
 def _default_client(options: SourceOptions) -> Any:
-    """A Kinesis client for this process, built the project's one way (``aws_client``).
+    """A Kinesis client for this process, built the project's one way (``aws.client_in_region``).
 
-    Runs in Spark's Python workers. ``aws_client`` takes no endpoint, so an
-    ``endpointUrl`` option becomes ``AWS_ENDPOINT_URL_KINESIS`` of this
-    process, the variable botocore reads for Kinesis before the global one.
+    Runs in Spark's Python workers, which have the query's options but no
+    settings: the region is the ``region`` option (the job passes its
+    settings' region). No endpoint is taken, so an ``endpointUrl`` option
+    becomes ``AWS_ENDPOINT_URL_KINESIS`` of this process, the variable
+    botocore reads for Kinesis before the global one.
     """
-    from authpulse_dagster.aws import aws_client
+    from authpulse_dagster.aws import client_in_region
 
     if options.endpoint_url:
         os.environ["AWS_ENDPOINT_URL_KINESIS"] = options.endpoint_url
-    settings = Settings.from_env()
-    if options.region:
-        settings = dataclasses.replace(settings, region=options.region)
-    return aws_client("kinesis", settings)
+    return client_in_region("kinesis", options.region)
 
 
 class ShardGone(Exception):

@@ -293,6 +293,7 @@ def start_query(
     source = (
         spark.readStream.format("kinesis")
         .option("streamName", settings.stream_name)
+        .option("region", settings.region)
         .option("startingPosition", "TRIM_HORIZON")
         .option("maxRecordsPerBatch", str(max_records))
         .load()

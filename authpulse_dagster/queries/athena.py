@@ -74,7 +74,7 @@ def _athena_client(settings: Settings) -> Any:
 
 def execute(
     sql: str,
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     timeout_s: float = 300.0,
     poll_s: float = 1.0,
@@ -82,7 +82,6 @@ def execute(
     sleep: Callable[[float], None] = time.sleep,
 ) -> AthenaResult:
     """Run ``sql`` on Athena and return its rows (see module doc)."""
-    settings = settings or Settings.from_env()
     aws = settings.require_aws()
     client = client or _athena_client(settings)
     started = client.start_query_execution(
@@ -116,12 +115,12 @@ def execute(
     )
 
 
-def run_athena(sql: str, settings: Settings | None = None, timeout_s: float = 300.0, **kwargs: Any) -> pa.Table:
+def run_athena(sql: str, settings: Settings, timeout_s: float = 300.0, **kwargs: Any) -> pa.Table:
     """Run ``sql`` on Athena; the rows as a typed ``pyarrow.Table``."""
     return execute(sql, settings, timeout_s=timeout_s, **kwargs).table
 
 
-def run_named(name: str, params: Mapping[str, str], settings: Settings | None = None, timeout_s: float = 300.0) -> AthenaResult:
+def run_named(name: str, params: Mapping[str, str], settings: Settings, timeout_s: float = 300.0) -> AthenaResult:
     """Render a named investigation query (``authpulse_dagster.queries.render``) and run it on Athena."""
     from authpulse_dagster.queries import render
 

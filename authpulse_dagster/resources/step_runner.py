@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import replace
-from pathlib import Path
 from typing import Iterator, Literal, Optional, Protocol, Union
 
 import dagster as dg
 
 from authpulse_dagster.assets.results import check_results, materialize_results
 from authpulse_dagster.partitions import context_days
+from authpulse_dagster.resources.run_settings import run_settings
 from authpulse_dagster.settings import Settings
 from authpulse_dagster.steps.context import StepContext
 
@@ -57,8 +56,7 @@ class LocalStepRunner(dg.ConfigurableResource):
     home: Optional[str] = None  # overrides AUTHPULSE_HOME, e.g. in tests
 
     def settings(self) -> Settings:
-        settings = Settings.from_env()
-        return replace(settings, home=Path(self.home).resolve()) if self.home else settings
+        return run_settings(self.home)
 
     def run(self, context: dg.AssetExecutionContext, step: str) -> Iterator[StepOutput]:
         days = context_days(context)

@@ -17,14 +17,14 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import dagster as dg
 
 from authpulse_dagster.errors import EnvironmentProblem
 from authpulse_dagster.processes import pid_alive
+from authpulse_dagster.resources.run_settings import run_settings
 from authpulse_dagster.settings import Settings
 
 PID_FILE = "stream.pid"
@@ -56,8 +56,7 @@ class StreamingJobResource(dg.ConfigurableResource):
     home: Optional[str] = None  # overrides AUTHPULSE_HOME, e.g. in tests
 
     def settings(self) -> Settings:
-        settings = Settings.from_env()
-        return replace(settings, home=Path(self.home).resolve()) if self.home else settings
+        return run_settings(self.home)
 
     def _pid(self, s: Settings) -> int | None:
         try:

@@ -13,9 +13,8 @@ from authpulse_dagster.resources.streaming import StreamingJobResource
 from authpulse_dagster.settings import Settings
 
 
-def streaming_resource(settings: Settings | None = None, **config: Any) -> StreamingJobResource:
+def streaming_resource(settings: Settings, **config: Any) -> StreamingJobResource:
     """The streaming resource for the environment: a local process, or a long-running EMR step."""
-    settings = settings or Settings.from_env()
     if settings.env == "aws":
         from authpulse_dagster.aws_emr.streaming import EmrStreamingJobResource
 

@@ -65,7 +65,7 @@ def report(pipes: PipesContext, result: StepResult) -> None:
         )
 
 
-def open_pipes() -> PipesContext:
+def open_pipes(settings: Settings) -> PipesContext:
     """Open Dagster Pipes the way this process was launched (see the module doc)."""
     cli = DAGSTER_PIPES_CONTEXT_CLI_ARGUMENT in sys.argv
     params = PipesCliArgsParamsLoader() if cli else PipesEnvVarParamsLoader()
@@ -76,7 +76,7 @@ def open_pipes() -> PipesContext:
     if any(on_s3):
         from authpulse_dagster.aws import aws_client
 
-        s3 = aws_client("s3")
+        s3 = aws_client("s3", settings)
     return open_dagster_pipes(
         params_loader=params,
         context_loader=PipesS3ContextLoader(s3) if on_s3[0] else None,
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ctx = StepContext(Settings.from_env(), days_between(args.start, args.end), args.run_id)
     # Outside a Pipes launch the context is a no-op and the JSON below is the report.
-    with open_pipes() as pipes:
+    with open_pipes(ctx.settings) as pipes:
         result = run_step(args.step, ctx)
         report(pipes, result)
     print(json.dumps({"metadata": result.metadata, "checks": [c.__dict__ for c in result.checks]}, default=str))

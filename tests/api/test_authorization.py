@@ -7,7 +7,6 @@ import time
 
 import httpx
 
-from authpulse_dagster.api.config import ApiSettings
 from authpulse_dagster.api.store import Store
 from tests.api.conftest import LiveApi
 
@@ -20,7 +19,7 @@ def _store(live_api: LiveApi) -> Store:
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in live_api.env.items() if k.startswith("AWS_")})
     try:
-        return Store(live_api.settings(), ApiSettings.from_env(live_api.env))
+        return Store(live_api.settings())
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -94,7 +94,7 @@ def test_a_false_positive_suppresses_the_repeat_alert_in_the_alerts_step(spark, 
     assert ("U7", _day(1)) in before and ("U7", _day(6)) in before and ("U8", _day(6)) not in before
 
     api = ApiSettings.from_env()
-    store = open_store(settings, api)
+    store = open_store(settings)
     key = store.create_key("analyst", "triage")[1]
     client = TestClient(create_app(settings, api, store), headers={"Authorization": f"Bearer {key}"})
     alert_id = next(a["alert_id"] for a in client.get("/v1/alerts", params={"entity": "U7"}).json()["items"]
@@ -105,7 +105,7 @@ def test_a_false_positive_suppresses_the_repeat_alert_in_the_alerts_step(spark, 
     etag = client.patch(f"/v1/alerts/{alert_id}", json={"status": "acknowledged"}, headers={"If-Match": etag}).headers["etag"]
     r = client.patch(f"/v1/alerts/{alert_id}", json={"status": "false_positive", "note": "scheduled scan"}, headers={"If-Match": etag})
     assert r.status_code == 200, r.text
-    assert {(s.entity, s.reason, s.until_day) for s in read_suppressions(settings, api)} == {
+    assert {(s.entity, s.reason, s.until_day) for s in read_suppressions(settings)} == {
         ("U7", "rare_host", _day(8)), ("U7", "off_hours", _day(8))}
 
     write_alerts(StepContext(settings, days))

@@ -28,9 +28,10 @@ def main() -> None:
     parser.add_argument("--dagster-pipes-context")
     parser.add_argument("--dagster-pipes-messages")
     args = parser.parse_args()
-    aws = Settings.from_env().require_aws()
-    s3 = aws_client("s3")
-    with open_pipes() as pipes:
+    settings = Settings.from_env()
+    aws = settings.require_aws()
+    s3 = aws_client("s3", settings)
+    with open_pipes(settings) as pipes:
         warehouse_bucket = aws.warehouse_uri[len("s3://"):].split("/", 1)[0]
         try:
             s3.head_bucket(Bucket=warehouse_bucket)
