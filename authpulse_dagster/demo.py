@@ -291,6 +291,7 @@ def run_file(settings: Settings, input_path: Path, fmt: str, echo=print) -> tupl
 
 
 def _start_and_land(settings: Settings, input_path: Path, fmt: str, echo) -> Path:
+    require_file(input_path)  # a typo is refused before the stack is started for nothing
     start_stack(settings, echo)
     landed = land_input(settings, input_path, fmt)
     echo(f"landed {input_path} as {landed}")
@@ -328,8 +329,6 @@ def step_progress(echo) -> Iterator[None]:
 def run_demo(
     settings: Settings, input_path: Path | None, fmt: str, gen: GenerateOptions, echo=print, live: bool = True
 ) -> None:
-    if input_path is not None:
-        require_file(input_path)  # a typo is refused before anything starts
     with exclusive_home(settings, "demo"):
         _run_demo(settings, input_path, fmt, gen, echo, live)
 
