@@ -393,8 +393,9 @@ class KinesisStreamReader(SimpleDataSourceStreamReader):
             raise ConfigError(
                 f"Kinesis stream {self.options.stream_name!r} was created again ({created}) after this checkpoint was "
                 f"written (for the stream created {offset.stream_created}); its sequence numbers start over, so "
-                "resuming would skip records. Start the job on a new checkpoint (authpulse stream start --checkpoint "
-                "NEW, or delete the old one) and replay what the new stream should hold"
+                "resuming would skip records. Start the job on a new checkpoint (delete the old one, by default "
+                "$AUTHPULSE_HOME/checkpoints/stream, or pass --checkpoint to the stream job) and replay what the new "
+                "stream should hold"
             )
         return created
 
