@@ -45,11 +45,17 @@ _EARLIEST_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LATEST_DAY = datetime(9999, 12, 31, tzinfo=timezone.utc)
 
 
-def _home(raw: str | None) -> Path:
-    """The data home, refused with one line when it cannot be one (a file, an unwritable place)."""
+def _home(raw: str | None, env: str) -> Path:
+    """The data home, refused with one line when it cannot be one (a file; locally, an unwritable place).
+
+    In AWS mode the lakehouse is in S3 and the home may sit on a read-only disk
+    (a Lambda's /var/task) that nothing writes to, so only a file is refused there.
+    """
     home = Path(raw or ".authpulse").expanduser().resolve()
     if home.exists() and not home.is_dir():
         raise ConfigError(f"AUTHPULSE_HOME={home} is a file, not a folder; point it at a folder (it is created if missing)")
+    if env != LOCAL:
+        return home
     existing = next(p for p in (home, *home.parents) if p.exists())
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"AUTHPULSE_HOME={home} cannot be created or written ({existing} is not writable); choose another folder")
@@ -144,7 +150,7 @@ class Settings:
         max_dataset_seconds = _int(e, "AUTHPULSE_MAX_DATASET_SECONDS", 3 * 365 * 86400, minimum=1)
         return cls(
             env=env,
-            home=_home(e.get("AUTHPULSE_HOME")),
+            home=_home(e.get("AUTHPULSE_HOME"), env),
             dataset_epoch=_epoch(e.get("AUTHPULSE_DATASET_EPOCH") or DEFAULT_DATASET_EPOCH, max_dataset_seconds),
             max_line_bytes=_int(e, "AUTHPULSE_MAX_LINE_BYTES", 1024, minimum=16),
             max_dataset_seconds=max_dataset_seconds,
