@@ -12,6 +12,12 @@ from authpulse_infra.config import ConfigError, InfraConfig
 
 __all__ = ["ConfigError", "InfraConfig", "build_app"]
 
+# CDK feature flags the stack depends on, set in code (like every default) so the
+# tests synthesize what `cdk synth` does. Server access logs are delivered under a
+# bucket policy on the log bucket: without the flag CDK grants the LogDeliveryWrite
+# ACL instead, which buckets with ACLs disabled (BucketOwnerEnforced) refuse.
+FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
+
 
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None):
     """Create the CDK app with the AuthPulse stack.
@@ -24,9 +30,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
 
     from authpulse_infra.stack import AuthPulseStack
 
-    kwargs: dict[str, Any] = {}
-    if context:
-        kwargs["context"] = dict(context)
+    kwargs: dict[str, Any] = {"context": {**FEATURE_FLAGS, **dict(context or {})}}
     if outdir:
         kwargs["outdir"] = outdir
     app = cdk.App(**kwargs)

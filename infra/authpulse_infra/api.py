@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations
-from aws_cdk import Acknowledgment
+from aws_cdk import Aws, CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_dynamodb as dynamodb
@@ -35,6 +34,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from authpulse_infra.config import InfraConfig
+from authpulse_infra.nag import acknowledge, acknowledge_wildcards
 
 
 # The Iceberg tables the API reads (authpulse_dagster/lakehouse/schemas.py) and the triage view.
@@ -154,22 +154,16 @@ class SocApi(Construct):
         CfnOutput(self, "TableName", value=self.table.table_name, description="AUTHPULSE_API_TABLE for `authpulse api keys`")
 
         # cdk-nag (AwsSolutions) acknowledgements, each with its reason.
-        Validations.of(self.http_api).acknowledge(Acknowledgment(
-            id="AwsSolutions::AwsSolutions-APIG4", reason="The function authenticates every /v1 request itself (Bearer API keys, stored "
-            "hashed in the table, with scopes and revocation); /healthz is public on purpose."))
+        acknowledge(self.http_api, "AwsSolutions-APIG4", "The function authenticates every /v1 request itself (Bearer API keys, "
+                    "stored hashed in the table, with scopes and revocation); /healthz is public on purpose.")
         # Each remaining wildcard is an object-key or log-stream suffix under this project's own resources.
-        reason = ("An object-key or log-stream wildcard under this project's own warehouse, triage-export and Athena-result "
-                  "prefixes and the function's log group; everything else is named.")
-        wildcards = [f"{self._ref(warehouse_bucket_arn)}/{warehouse_prefix}/*", f"{self._ref(warehouse_bucket_arn)}/{warehouse_prefix}/_triage/*",
-                     f"{self._ref(athena_output_bucket_arn)}/{athena_output_prefix}/*", f"{self._ref(self.log_group.log_group_arn)}:*"]
-        Validations.of(self.policy).acknowledge(
-            *[Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{w}]", reason=reason) for w in wildcards])
-
-    def _ref(self, arn: str) -> str:
-        """How cdk-nag names an ARN attribute in a finding: ``<LogicalId.Arn>``."""
-        resolved = Stack.of(self).resolve(arn)
-        logical_id, attribute = resolved["Fn::GetAtt"]
-        return f"<{logical_id}.{attribute}>"
+        acknowledge_wildcards(
+            self.policy,
+            [f"{warehouse_bucket_arn}/{warehouse_prefix}/*", f"{warehouse_bucket_arn}/{warehouse_prefix}/_triage/*",
+             f"{athena_output_bucket_arn}/{athena_output_prefix}/*", f"{self.log_group.log_group_arn}:*"],
+            "An object-key or log-stream wildcard under this project's own warehouse, triage-export and Athena-result "
+            "prefixes and the function's log group; everything else is named.",
+        )
 
     def _grant(self, warehouse_bucket_arn: str, warehouse_prefix: str, athena_bucket_arn: str, athena_prefix: str,
                data_key: kms.IKey, glue_database: str, workgroup: str) -> None:

@@ -59,6 +59,11 @@ class InfraConfig:
     athena_results_expiry_days: int = 30
     pipes_messages_expiry_days: int = 14
     emr_logs_expiry_days: int = 30
+    # S3 server access logs and VPC flow logs (the log bucket).
+    access_logs_expiry_days: int = 90
+    # Old versions in the versioned buckets (raw, pipes): how long an overwritten
+    # or deleted landing file or archive can still be restored.
+    noncurrent_versions_expiry_days: int = 30
     # True keeps buckets, keys and the Glue database when the stack is deleted.
     retain_data: bool = True
 
@@ -144,6 +149,8 @@ class InfraConfig:
         need(self.athena_results_expiry_days >= 1, "athena_results_expiry_days", "must be at least 1 day")
         need(self.pipes_messages_expiry_days >= 1, "pipes_messages_expiry_days", "must be at least 1 day")
         need(self.emr_logs_expiry_days >= 1, "emr_logs_expiry_days", "must be at least 1 day")
+        need(self.access_logs_expiry_days >= 1, "access_logs_expiry_days", "must be at least 1 day")
+        need(self.noncurrent_versions_expiry_days >= 1, "noncurrent_versions_expiry_days", "must be at least 1 day")
         need(1 <= self.stream_shards <= 500, "stream_shards", "must be 1-500 (the default shard quota per account is lower; check yours)")
         need(24 <= self.stream_retention_hours <= 8760, "stream_retention_hours", "Kinesis retention is 24-8760 hours")
         need(bool(_RELEASE_LABEL.match(self.emr_release_label)), "emr_release_label", "expected a label like emr-spark-8.1.0")

@@ -5,15 +5,23 @@ runs needs the internet: Python dependencies travel inside the project archive
 on S3 and every AWS API it calls has an endpoint here. So by default there is
 no internet gateway and no NAT (no NAT bill, no egress path for data), and the
 EMR cluster gets its S3 through the free gateway endpoint.
+
+Flow logs (all traffic, accepted and rejected) go to the log bucket: the record
+of which address talked to which, for an investigation of the cluster's
+traffic. The interface endpoints take HTTPS only from the EMR nodes' security
+groups (authpulse_infra/emr.py adds those rules), not from the whole VPC.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Tags
+from aws_cdk import Aws, Tags
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from authpulse_infra.config import InfraConfig
+from authpulse_infra.storage import FLOW_LOGS_PREFIX
 
 # AmazonEMRServicePolicy_v2 only lets EMR launch instances into subnets and
 # security groups that carry this tag (the v2 policy's tag-scoped statements).
@@ -35,7 +43,7 @@ INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 
 
 class Network(Construct):
-    def __init__(self, scope: Construct, id: str, *, config: InfraConfig) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: InfraConfig, flow_log_bucket: s3.IBucket) -> None:
         super().__init__(scope, id)
         private_type = ec2.SubnetType.PRIVATE_WITH_EGRESS if config.nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
         subnets = [ec2.SubnetConfiguration(name="private", subnet_type=private_type, cidr_mask=20)]
@@ -56,6 +64,27 @@ class Network(Construct):
             # is unused. Restricting it would add a Lambda-backed custom resource.
             restrict_default_security_group=False,
         )
+        # To S3, not CloudWatch Logs: no delivery role to pass, and half the ingestion price.
+        self.flow_log = self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_s3(flow_log_bucket, FLOW_LOGS_PREFIX),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        # The log-delivery service's grant, written into the bucket policy the stack owns. EC2
+        # would otherwise append it to the policy itself on creation, and the next stack update
+        # of that policy would drop it again: flow logs would stop without an error.
+        delivery = iam.ServicePrincipal("delivery.logs.amazonaws.com")
+        source = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                  "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"}}
+        flow_log_bucket.add_to_resource_policy(iam.PolicyStatement(
+            sid="FlowLogDeliveryWrite", principals=[delivery], actions=["s3:PutObject"],
+            resources=[flow_log_bucket.arn_for_objects(f"{FLOW_LOGS_PREFIX}AWSLogs/{Aws.ACCOUNT_ID}/*")],
+            conditions={**source, "StringEquals": {**source["StringEquals"], "s3:x-amz-acl": "bucket-owner-full-control"}},
+        ))
+        flow_log_bucket.add_to_resource_policy(iam.PolicyStatement(
+            sid="FlowLogDeliveryAclCheck", principals=[delivery], actions=["s3:GetBucketAcl"],
+            resources=[flow_log_bucket.bucket_arn], conditions=source,
+        ))
         self.private_subnets = self.vpc.select_subnets(subnet_type=private_type)
         # EMR with instance groups runs in one subnet; the first private one.
         self.emr_subnet = self.private_subnets.subnets[0]
@@ -83,5 +112,5 @@ class Network(Construct):
                 service=service,
                 private_dns_enabled=True,
                 subnets=ec2.SubnetSelection(subnets=[self.emr_subnet]),
-                open=True,  # 443 from inside the VPC only (the VPC CIDR)
+                open=False,  # 443 from the EMR nodes' security groups only (emr.py)
             )

@@ -10,15 +10,26 @@ What the Dagster side does in AWS mode, and nothing else:
 - reads the warehouse and the Glue catalog, runs Athena queries in the
   workgroup (results in the aggregates bucket);
 - reads stream-lag metrics and the newest record of each shard for its
-  sensors (the stall check), publishes to the alert topic.
+  sensors (the stall check), publishes to the alert topic;
+- in transient mode (``AUTHPULSE_EMR_TRANSIENT=1``,
+  ``authpulse_dagster/aws_emr/step_runner.py``): starts a cluster per step with
+  this stack's roles, subnet, security groups and security configuration (the
+  stack outputs them), watches it and ends it. ``RunJobFlow`` has no resource
+  to scope it to, so it is held to requests carrying the component tag and the
+  tag the v2 service policy needs; watching and terminating are held to
+  clusters carrying the component tag; ``iam:PassRole`` names exactly the EMR
+  service role (to EMR) and the instance role (to EC2).
 """
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from authpulse_infra import grants
+from authpulse_infra.nag import acknowledge_wildcards
+from authpulse_infra.network import EMR_MANAGED_TAG
 from authpulse_infra.alerting import Alerting
 from authpulse_infra.analytics import Analytics
 from authpulse_infra.config import InfraConfig
@@ -52,6 +63,13 @@ ATHENA_QUERY = [
     "athena:StopQueryExecution",
     "athena:GetWorkGroup",
 ]
+# Transient clusters (aws_emr/step_runner.py transient_cluster_params tags every one with
+# this; tests/infra/test_stack.py checks the two stay equal).
+TRANSIENT_CLUSTER_TAG = ("authpulse:component", "batch-step")
+# What TransientPipesEMRClient (aws_emr/pipes_clients.py) and dagster-aws's PipesEMRClient
+# call on the cluster they started: its state and its steps while waiting, and
+# TerminateJobFlows when the run is cancelled or the wait fails.
+EMR_TRANSIENT_ACTIONS = ["elasticmapreduce:DescribeCluster", "elasticmapreduce:ListSteps", "elasticmapreduce:TerminateJobFlows"]
 # Reading metrics has no resource-level permissions in CloudWatch.
 CLOUDWATCH_READ = ["cloudwatch:GetMetricData", "cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"]
 
@@ -70,12 +88,39 @@ class OrchestratorPolicy(Construct):
         emr_cluster: EmrCluster,
     ) -> None:
         super().__init__(scope, id)
+        clusters_arn = f"arn:{Aws.PARTITION}:elasticmapreduce:{Aws.REGION}:{Aws.ACCOUNT_ID}:cluster/*"
+        component_key, component_value = TRANSIENT_CLUSTER_TAG
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
             description="AuthPulse: what the Dagster deployment needs in AWS mode; attach to its role or user",
             statements=[
                 iam.PolicyStatement(sid="EmrSteps", actions=EMR_STEP_ACTIONS, resources=[emr_cluster.cluster_arn]),
+                iam.PolicyStatement(
+                    sid="TransientClusterLaunch",
+                    actions=["elasticmapreduce:RunJobFlow"],
+                    resources=["*"],  # RunJobFlow has no resource type; the request tags are its scope
+                    conditions={"StringEquals": {f"aws:RequestTag/{component_key}": component_value,
+                                                 f"aws:RequestTag/{EMR_MANAGED_TAG[0]}": EMR_MANAGED_TAG[1]}},
+                ),
+                iam.PolicyStatement(
+                    sid="TransientClusterWatch",
+                    actions=EMR_TRANSIENT_ACTIONS,
+                    resources=[clusters_arn],
+                    conditions={"StringEquals": {f"aws:ResourceTag/{component_key}": component_value}},
+                ),
+                iam.PolicyStatement(
+                    sid="PassEmrServiceRole",
+                    actions=["iam:PassRole"],
+                    resources=[emr_cluster.service_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(
+                    sid="PassEmrInstanceRole",
+                    actions=["iam:PassRole"],
+                    resources=[emr_cluster.instance_role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+                ),
                 *grants.bucket_read_write("PipesAndLanding", [storage.pipes, storage.raw, storage.aggregates]),
                 *grants.bucket_read("WarehouseRead", [storage.curated]),
                 grants.key_use("DataKey", [storage.data_key]),
@@ -97,4 +142,28 @@ class OrchestratorPolicy(Construct):
                     conditions={"StringEquals": {"cloudwatch:namespace": config.metrics_namespace}},
                 ),
             ],
+        )
+        acknowledge_wildcards(
+            self.policy,
+            [b.arn_for_objects("*") for b in (storage.pipes, storage.raw, storage.aggregates, storage.curated)],
+            "Object-level wildcards under the project's own buckets: Dagster uploads the archive and landing files, "
+            "exchanges Pipes context and messages under keys made per run, reads step logs and Athena results, and "
+            "reads (never writes) the warehouse; the bucket-level actions are on the named buckets only.",
+        )
+        acknowledge_wildcards(
+            self.policy, [analytics.tables_arn],
+            "Read-only on every table of the project's own Glue database (the Iceberg namespace), whose set of tables "
+            "grows with the schema; no other database.",
+        )
+        acknowledge_wildcards(
+            self.policy, ["*"],
+            "Actions with no resource-level permissions in IAM: the CloudWatch metric reads of the lag sensors, "
+            "PutMetricData (held to the project's namespace by condition) and RunJobFlow (held by condition to requests "
+            "tagged authpulse:component=batch-step and for-use-with-amazon-emr-managed-policies=true).",
+        )
+        acknowledge_wildcards(
+            self.policy, [clusters_arn],
+            "Transient clusters have ids only once started, so they are named by tag: DescribeCluster, ListSteps and "
+            "TerminateJobFlows only on clusters of this account and region tagged authpulse:component=batch-step; the "
+            "policy grants no AddTags, so it cannot put that tag on any other cluster.",
         )

@@ -11,6 +11,21 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+# What AUTHPULSE_EMR_TRANSIENT=1 (a cluster per batch step) reads besides the rest
+# (authpulse_dagster/settings.py, _emr_from): the platform cluster's release, roles,
+# subnet, security groups and security configuration, so a transient cluster is built
+# like it. Read only in transient mode; exported always (they cost nothing unread).
+TRANSIENT_EMR_ENV_VARS: tuple[str, ...] = (
+    "AUTHPULSE_EMR_RELEASE_LABEL",
+    "AUTHPULSE_EMR_SERVICE_ROLE",
+    "AUTHPULSE_EMR_INSTANCE_PROFILE",
+    "AUTHPULSE_EMR_SUBNET_ID",
+    "AUTHPULSE_EMR_SECURITY_CONFIGURATION",
+    "AUTHPULSE_EMR_PRIMARY_SG",
+    "AUTHPULSE_EMR_CORE_SG",
+    "AUTHPULSE_EMR_SERVICE_ACCESS_SG",
+)
+
 # Every variable the AWS mode of the Dagster code location needs from the stack.
 RUNTIME_ENV_VARS: tuple[str, ...] = (
     "AWS_REGION",
@@ -25,6 +40,7 @@ RUNTIME_ENV_VARS: tuple[str, ...] = (
     "AUTHPULSE_EMR_ARTIFACTS_URI",
     "AUTHPULSE_ATHENA_WORKGROUP",
     "AUTHPULSE_ATHENA_OUTPUT",
+    *TRANSIENT_EMR_ENV_VARS,
 )
 
 

@@ -18,7 +18,7 @@ from authpulse_infra.config import InfraConfig
 from authpulse_infra.emr import EmrCluster
 from authpulse_infra.network import Network
 from authpulse_infra.orchestrator import OrchestratorPolicy
-from authpulse_infra.outputs import RUNTIME_ENV_VARS, output_key
+from authpulse_infra.outputs import RUNTIME_ENV_VARS, TRANSIENT_EMR_ENV_VARS, output_key
 from authpulse_infra.storage import ATHENA_RESULTS_PREFIX, WAREHOUSE_PREFIX, Storage
 from authpulse_infra.streaming import Streaming
 
@@ -29,8 +29,8 @@ class AuthPulseStack(Stack):
         self.config = config
         Tags.of(self).add("project", config.prefix)
 
-        self.network = Network(self, "Network", config=config)
         self.storage = Storage(self, "Storage", config=config)
+        self.network = Network(self, "Network", config=config, flow_log_bucket=self.storage.logs)
         self.streaming = Streaming(self, "Streaming", config=config, key=self.storage.data_key)
         self.alerting = Alerting(self, "Alerting", config=config, stream=self.streaming.stream)
         self.analytics = Analytics(
@@ -77,6 +77,15 @@ class AuthPulseStack(Stack):
             "AUTHPULSE_EMR_ARTIFACTS_URI": self.storage.artifacts_uri,
             "AUTHPULSE_ATHENA_WORKGROUP": self.analytics.workgroup.name,
             "AUTHPULSE_ATHENA_OUTPUT": self.storage.athena_output_uri,
+            # Transient clusters (AUTHPULSE_EMR_TRANSIENT=1) are built like the platform cluster.
+            "AUTHPULSE_EMR_RELEASE_LABEL": self.config.emr_release_label,
+            "AUTHPULSE_EMR_SERVICE_ROLE": self.emr.service_role.role_name,
+            "AUTHPULSE_EMR_INSTANCE_PROFILE": self.emr.instance_profile.ref,
+            "AUTHPULSE_EMR_SUBNET_ID": self.network.emr_subnet.subnet_id,
+            "AUTHPULSE_EMR_SECURITY_CONFIGURATION": self.emr.security_configuration.ref,
+            "AUTHPULSE_EMR_PRIMARY_SG": self.emr.primary_sg.security_group_id,
+            "AUTHPULSE_EMR_CORE_SG": self.emr.core_sg.security_group_id,
+            "AUTHPULSE_EMR_SERVICE_ACCESS_SG": self.emr.service_sg.security_group_id,
         }
         # Fail synthesis, not a deploy, if the contract and the stack drift apart.
         assert set(values) == set(RUNTIME_ENV_VARS), sorted(set(values) ^ set(RUNTIME_ENV_VARS))
@@ -87,7 +96,8 @@ class AuthPulseStack(Stack):
         self.api = None
         if str(self.node.try_get_context("soc_api") or "").lower() in ("1", "true", "on", "yes"):
             self.api = SocApi(
-                self, "Api", config=self.config, runtime_env=values, warehouse_bucket_arn=self.storage.curated.bucket_arn,
+                self, "Api", config=self.config, runtime_env={k: v for k, v in values.items() if k not in TRANSIENT_EMR_ENV_VARS},
+                warehouse_bucket_arn=self.storage.curated.bucket_arn,
                 warehouse_prefix=WAREHOUSE_PREFIX, athena_output_bucket_arn=self.storage.aggregates.bucket_arn,
                 athena_output_prefix=ATHENA_RESULTS_PREFIX, data_key=self.storage.data_key,
                 glue_database=self.analytics.database_name, athena_workgroup=self.analytics.workgroup.name,

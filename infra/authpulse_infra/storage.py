@@ -6,16 +6,27 @@
 - aggregates: Athena query results and exported aggregates.
 - pipes:      the Dagster/Pipes bucket: the project archive (``artifacts/``),
               Pipes context and messages (``pipes/``), EMR logs (``emr-logs/``).
+- logs:       S3 server access logs of the four (``s3-access/<bucket>/``) and
+              the VPC flow logs (``vpc-flow-logs/``), expired after
+              ``access_logs_expiry_days``.
 
-All four: SSE-KMS with one customer-managed key (S3 Bucket Keys on, so S3
-asks KMS for a data key per bucket and not per object), every form of public
+All four data buckets: SSE-KMS with one customer-managed key (S3 Bucket Keys
+on, so S3 asks KMS for a data key per bucket and not per object), server access
+logs to the log bucket. Every bucket, the log bucket too: every form of public
 access blocked, ACLs disabled, and a bucket policy that refuses plain HTTP and
 TLS below 1.2.
+
+Versioning where an overwrite or a delete would lose something nothing else
+keeps: the raw zone (the landed files bronze is rebuilt from) and the Pipes
+bucket (the ``artifacts/`` archive every step runs). Old versions expire after
+``noncurrent_versions_expiry_days``. Not on the warehouse (Iceberg's snapshots
+are its version history, and S3 versions would keep every compacted or expired
+data file a second time) nor on the aggregates (Athena results, re-creatable).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -28,6 +39,8 @@ ATHENA_RESULTS_PREFIX = "athena-results/"
 ARTIFACTS_PREFIX = "artifacts"
 PIPES_PREFIX = "pipes/"
 EMR_LOGS_PREFIX = "emr-logs/"
+S3_ACCESS_LOGS_PREFIX = "s3-access/"
+FLOW_LOGS_PREFIX = "vpc-flow-logs/"
 
 # Intelligent-Tiering from day 0: access patterns differ per table and per day
 # (recent partitions are hot, old ones are read by backfills and lookbacks),
@@ -53,6 +66,33 @@ class Storage(Construct):
         )
 
         abort_uploads = Duration.days(7)  # half-written multipart uploads cost money forever otherwise
+        noncurrent = Duration.days(config.noncurrent_versions_expiry_days)
+
+        # Server access logs and flow logs: SSE-S3, the default encryption AWS documents for
+        # both log deliveries without key-policy grants to the log services, which keeps the
+        # data key's policy to this project's own principals. The logs hold request and flow
+        # metadata (who asked for which key, which address talked to which), not the data.
+        self.logs = s3.Bucket(
+            self,
+            "LogBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-logs", expiration=Duration.days(config.access_logs_expiry_days),
+                                 abort_incomplete_multipart_upload_after=abort_uploads),
+            ],
+            removal_policy=removal,
+            auto_delete_objects=False,
+        )
+        Validations.of(self.logs).acknowledge(Acknowledgment(
+            id="AwsSolutions::AwsSolutions-S1",
+            reason="This is the access-log bucket the other buckets log to; logging it to itself would log its own log "
+            "deliveries, and logging it to another bucket only moves the question there.",
+        ))
+
         self.raw = self._bucket(
             "RawBucket",
             removal,
@@ -61,9 +101,13 @@ class Storage(Construct):
                     id="tier-then-expire-raw",
                     transitions=[_TIERING],
                     expiration=Duration.days(config.raw_expiry_days),
+                    noncurrent_version_expiration=noncurrent,
                     abort_incomplete_multipart_upload_after=abort_uploads,
-                )
+                ),
+                # An expired file leaves a delete marker over its last version; remove the marker once that is gone.
+                s3.LifecycleRule(id="remove-expired-delete-markers", expired_object_delete_marker=True),
             ],
+            versioned=True,
         )
         self.curated = self._bucket(
             "CuratedBucket",
@@ -83,11 +127,14 @@ class Storage(Construct):
             "PipesBucket",
             removal,
             [
-                s3.LifecycleRule(id="tier-pipes", transitions=[_TIERING], abort_incomplete_multipart_upload_after=abort_uploads),
+                s3.LifecycleRule(id="tier-pipes", transitions=[_TIERING], noncurrent_version_expiration=noncurrent,
+                                 abort_incomplete_multipart_upload_after=abort_uploads),
+                s3.LifecycleRule(id="remove-expired-delete-markers", expired_object_delete_marker=True),
                 # Pipes context/messages matter only while a run is being reported.
                 s3.LifecycleRule(id="expire-pipes-messages", prefix=PIPES_PREFIX, expiration=Duration.days(config.pipes_messages_expiry_days)),
                 s3.LifecycleRule(id="expire-emr-logs", prefix=EMR_LOGS_PREFIX, expiration=Duration.days(config.emr_logs_expiry_days)),
             ],
+            versioned=True,
         )
         self.buckets: dict[str, s3.Bucket] = {
             "raw": self.raw,
@@ -96,7 +143,8 @@ class Storage(Construct):
             "pipes": self.pipes,
         }
 
-    def _bucket(self, id: str, removal: RemovalPolicy, rules: list[s3.LifecycleRule]) -> s3.Bucket:
+    def _bucket(self, id: str, removal: RemovalPolicy, rules: list[s3.LifecycleRule], versioned: bool = False) -> s3.Bucket:
+        name = id.removesuffix("Bucket").lower()
         return s3.Bucket(
             self,
             id,
@@ -108,6 +156,9 @@ class Storage(Construct):
             enforce_ssl=True,
             minimum_tls_version=1.2,
             lifecycle_rules=rules,
+            versioned=versioned,
+            server_access_logs_bucket=self.logs,
+            server_access_logs_prefix=f"{S3_ACCESS_LOGS_PREFIX}{name}/",
             removal_policy=removal,
             # Emptying is a deliberate step of the tear-down runbook, not a
             # Lambda that deletes data when the stack goes.

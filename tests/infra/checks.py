@@ -20,6 +20,7 @@ RESOURCELESS_ACTIONS = {
     "cloudwatch:GetMetricData",
     "cloudwatch:GetMetricStatistics",
     "cloudwatch:ListMetrics",
+    "elasticmapreduce:RunJobFlow",
 }
 
 
@@ -153,7 +154,8 @@ def wildcard_actions(template: Template) -> list[str]:
 
 def unscoped_statements(template: Template) -> list[str]:
     """Allow statements on ``*`` other than actions that accept nothing else;
-    PutMetricData must then be held to one namespace."""
+    PutMetricData must then be held to one namespace, RunJobFlow to requests
+    carrying tags (aws:RequestTag conditions)."""
     bad = []
     for owner, st in iam_statements(template):
         if st.get("Effect") != "Allow" or "*" not in as_list(st.get("Resource", [])):
@@ -163,6 +165,38 @@ def unscoped_statements(template: Template) -> list[str]:
             bad.append(f"{owner}: {sorted(actions - RESOURCELESS_ACTIONS)} on *")
         elif "cloudwatch:PutMetricData" in actions and "cloudwatch:namespace" not in st.get("Condition", {}).get("StringEquals", {}):
             bad.append(f"{owner}: PutMetricData without a namespace condition")
+        elif "elasticmapreduce:RunJobFlow" in actions and not any(
+            k.startswith("aws:RequestTag/") for k in st.get("Condition", {}).get("StringEquals", {})
+        ):
+            bad.append(f"{owner}: RunJobFlow without a request-tag condition")
+    return bad
+
+
+def untagged_resource_wildcards(template: Template, patterns: list[str]) -> list[str]:
+    """Allow statements on a wildcard resource matching one of ``patterns`` (over ``skeleton``,
+    e.g. every EMR cluster of the account) that are not held to a tag by an
+    ``aws:ResourceTag/...`` condition."""
+    bad = []
+    for owner, st in iam_statements(template):
+        if st.get("Effect") != "Allow":
+            continue
+        tagged = any(k.startswith("aws:ResourceTag/") for k in st.get("Condition", {}).get("StringEquals", {}))
+        for resource in as_list(st.get("Resource", [])):
+            if any(re.fullmatch(p, skeleton(resource)) for p in patterns) and not tagged:
+                bad.append(f"{owner}: {st.get('Sid')} on {skeleton(resource)} without a resource-tag condition")
+    return bad
+
+
+def pass_role_unscoped(template: Template) -> list[str]:
+    """iam:PassRole on a wildcard, or without an iam:PassedToService condition."""
+    bad = []
+    for owner, st in iam_statements(template):
+        if st.get("Effect") != "Allow" or "iam:PassRole" not in as_list(st.get("Action", [])):
+            continue
+        if any("*" in skeleton(r) for r in as_list(st.get("Resource", []))):
+            bad.append(f"{owner}: {st.get('Sid')} passes a wildcard")
+        if "iam:PassedToService" not in st.get("Condition", {}).get("StringEquals", {}):
+            bad.append(f"{owner}: {st.get('Sid')} without iam:PassedToService")
     return bad
 
 

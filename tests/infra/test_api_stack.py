@@ -1,8 +1,6 @@
-"""The SOC API's part of the stack: HTTP API + Lambda + DynamoDB, least privilege, throttling, cdk-nag clean."""
+"""The SOC API's part of the stack: HTTP API + Lambda + DynamoDB, least privilege, throttling (cdk-nag: test_nag.py)."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
@@ -84,23 +82,3 @@ def test_the_api_is_off_by_default():
 
     _, stack = build_app()
     assert stack.api is None
-
-
-def test_cdk_nag_aws_solutions_is_clean_for_the_api(tmp_path):
-    from aws_cdk import Validations
-    from cdk_nag import AwsSolutionsChecks
-
-    from authpulse_infra import build_app
-
-    # A fresh app: the session's stack is shared and must not get the plugin.
-    app, _ = build_app(context=ON, outdir=str(tmp_path))
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    try:
-        app.synth()
-    except Exception:  # findings elsewhere in the stack fail synthesis; ours are read from the report below
-        pass
-    data = json.loads((tmp_path / "validation-report.json").read_text())
-    findings = [(v["ruleName"], c["constructPath"]) for plugin in data["pluginReports"] for v in plugin["violations"]
-                for c in v["violatingConstructs"]]
-    assert findings, "the plugin ran and found the rest of the stack's open findings"
-    assert [f for f in findings if f[1].startswith("AuthPulse/Api/")] == []

@@ -27,6 +27,14 @@ SAMPLE = {
     "AuthpulseEmrArtifactsUri": "s3://authpulse-pipes-abc/artifacts",
     "AuthpulseAthenaWorkgroup": "authpulse",
     "AuthpulseAthenaOutput": "s3://authpulse-aggregates-abc/athena-results/",
+    "AuthpulseEmrReleaseLabel": "emr-spark-8.1.0",
+    "AuthpulseEmrServiceRole": "AuthPulse-EmrServiceRoleABC-1A2B3C4D5E6F",
+    "AuthpulseEmrInstanceProfile": "authpulse-emr-instance-us-east-1",
+    "AuthpulseEmrSubnetId": "subnet-0123456789abcdef0",
+    "AuthpulseEmrSecurityConfiguration": "EmrSecurityConfiguration-AbCdEf123456",
+    "AuthpulseEmrPrimarySg": "sg-0123456789abcdef0",
+    "AuthpulseEmrCoreSg": "sg-0123456789abcdef1",
+    "AuthpulseEmrServiceAccessSg": "sg-0123456789abcdef2",
     "DagsterPolicyArn": "arn:aws:iam::111122223333:policy/x",
 }
 
@@ -44,6 +52,22 @@ def test_every_variable_maps_and_missing_ones_are_named():
     partial = {k: v for k, v in SAMPLE.items() if k not in ("AuthpulseStream", "AwsRegion")}
     with pytest.raises(KeyError, match="AWS_REGION, AUTHPULSE_STREAM"):
         env_from_outputs(partial)
+
+
+def test_the_exported_environment_configures_both_emr_modes():
+    """What the outputs become is what settings.py accepts: the long-running cluster by default,
+    and with AUTHPULSE_EMR_TRANSIENT=1 a transient cluster in the stack's subnet, with its roles,
+    security groups and security configuration (none of which the stack used to output)."""
+    from authpulse_dagster.settings import Settings
+
+    env = {"AUTHPULSE_ENV": "aws", **env_from_outputs(SAMPLE)}
+    assert Settings.from_env(env).require_aws().emr.cluster_id == "j-2AXXXXXXGAPLF"
+    emr = Settings.from_env({**env, "AUTHPULSE_EMR_TRANSIENT": "1"}).require_aws().emr
+    assert (emr.transient, emr.release_label, emr.service_role, emr.instance_profile, emr.subnet_id, emr.security_configuration,
+            emr.primary_security_group, emr.core_security_group, emr.service_access_security_group) == (
+        True, "emr-spark-8.1.0", "AuthPulse-EmrServiceRoleABC-1A2B3C4D5E6F", "authpulse-emr-instance-us-east-1",
+        "subnet-0123456789abcdef0", "EmrSecurityConfiguration-AbCdEf123456", "sg-0123456789abcdef0", "sg-0123456789abcdef1",
+        "sg-0123456789abcdef2")
 
 
 def _run(args, stdin=None):

@@ -29,6 +29,7 @@ def ids(stack) -> dict:
     s = stack
     return {
         "buckets": {name: lid(s, b) for name, b in s.storage.buckets.items()},
+        "log_bucket": lid(s, s.storage.logs),
         "data_key": lid(s, s.storage.data_key),
         "alerts_key": lid(s, s.alerting.key),
         "stream": lid(s, s.streaming.stream),
@@ -37,12 +38,23 @@ def ids(stack) -> dict:
         "service_role": lid(s, s.emr.service_role),
         "cluster": s.get_logical_id(s.emr.cluster),
         "dagster_policy": lid(s, s.orchestrator.policy),
+        "instance_profile": s.get_logical_id(s.emr.instance_profile),
+        "security_configuration": s.get_logical_id(s.emr.security_configuration),
+        "emr_subnet": lid(s, s.network.emr_subnet),
+        "primary_sg": lid(s, s.emr.primary_sg),
+        "core_sg": lid(s, s.emr.core_sg),
+        "service_sg": lid(s, s.emr.service_sg),
     }
+
+
+ARN = r"arn:\{AWS::Partition\}:%s:\{AWS::Region\}:\{AWS::AccountId\}:%s"
+# Every EMR cluster of the account and region: transient clusters have no id before they start.
+EMR_ANY_CLUSTER = ARN % ("elasticmapreduce", r"cluster/\*")
 
 
 def allowed_resources(ids: dict) -> dict[str, list[str]]:
     """What each AWS service may be granted on: the project's own resources only."""
-    arn = r"arn:\{AWS::Partition\}:%s:\{AWS::Region\}:\{AWS::AccountId\}:%s"
+    arn = ARN
     buckets = "|".join(ids["buckets"].values())
     return {
         "s3": [rf"\{{({buckets})\.Arn\}}(/\*)?",
@@ -53,8 +65,9 @@ def allowed_resources(ids: dict) -> dict[str, list[str]]:
         "sns": [rf"\{{{ids['topic']}\}}"],
         "glue": [arn % ("glue", "catalog"), arn % ("glue", "database/authpulse"), arn % ("glue", r"table/authpulse/\*")],
         "athena": [arn % ("athena", "workgroup/authpulse")],
-        "elasticmapreduce": [arn % ("elasticmapreduce", rf"cluster/\{{{ids['cluster']}\}}")],
-        "iam": [rf"\{{{ids['instance_role']}\.Arn\}}"],
+        # The platform cluster; transient ones by tag only (checks.untagged_resource_wildcards).
+        "elasticmapreduce": [arn % ("elasticmapreduce", rf"cluster/\{{{ids['cluster']}\}}"), EMR_ANY_CLUSTER],
+        "iam": [rf"\{{({ids['instance_role']}|{ids['service_role']})\.Arn\}}"],
         "cloudwatch": [],  # resource-less actions only, on "*" (see checks.RESOURCELESS_ACTIONS)
     }
 
@@ -66,16 +79,66 @@ def statements_of(template_json: dict, logical_id: str) -> list[dict]:
 # --- encryption, public access, TLS -----------------------------------------------------
 
 
-def test_four_buckets_raw_curated_aggregates_pipes(template, ids):
-    template.resource_count_is("AWS::S3::Bucket", 4)
+def test_four_data_buckets_raw_curated_aggregates_pipes_and_a_log_bucket(template, ids):
+    template.resource_count_is("AWS::S3::Bucket", 5)
     assert set(ids["buckets"]) == {"raw", "curated", "aggregates", "pipes"}
+    assert ids["log_bucket"] not in ids["buckets"].values()
 
 
-def test_every_bucket_is_kms_encrypted_with_the_data_key(template_json, ids):
-    assert checks.buckets_not_kms_encrypted(template_json, {ids["data_key"]}) == []
-    for res in checks.resources_of_type(template_json, "AWS::S3::Bucket").values():
-        (rule,) = res["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+def test_every_data_bucket_is_kms_encrypted_with_the_data_key(template_json, ids):
+    # The log bucket alone is SSE-S3: what both log deliveries (S3 access logs, flow logs) write to
+    # without key-policy grants to the log services (storage.py).
+    assert checks.buckets_not_kms_encrypted(template_json, {ids["data_key"]}) == [ids["log_bucket"]]
+    (log_rule,) = template_json["Resources"][ids["log_bucket"]]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert log_rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    for bucket_id in ids["buckets"].values():
+        (rule,) = template_json["Resources"][bucket_id]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert rule["BucketKeyEnabled"] is True  # one KMS data key per bucket, not per object
+
+
+def test_every_data_bucket_logs_its_requests_to_the_log_bucket(template_json, ids):
+    log_bucket = {"Ref": ids["log_bucket"]}
+    for name, bucket_id in ids["buckets"].items():
+        logging = template_json["Resources"][bucket_id]["Properties"]["LoggingConfiguration"]
+        assert logging == {"DestinationBucketName": log_bucket, "LogFilePrefix": f"s3-access/{name}/"}, name
+    # Delivered under the log bucket's policy (ACLs are disabled), each source bucket to its own prefix.
+    (policy,) = [p for p in checks.resources_of_type(template_json, "AWS::S3::BucketPolicy").values()
+                 if p["Properties"]["Bucket"] == log_bucket]
+    grants = {checks.skeleton(st["Condition"]["ArnLike"]["aws:SourceArn"]): checks.skeleton(st["Resource"])
+              for st in policy["Properties"]["PolicyDocument"]["Statement"]
+              if st.get("Principal") == {"Service": "logging.s3.amazonaws.com"}}
+    assert grants == {f"{{{b}.Arn}}": f"{{{ids['log_bucket']}.Arn}}/s3-access/{n}/*" for n, b in ids["buckets"].items()}
+    rules = template_json["Resources"][ids["log_bucket"]]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [r["ExpirationInDays"] for r in rules] == [90]
+
+
+def test_raw_and_pipes_buckets_are_versioned_and_old_versions_expire(template_json, ids):
+    for name, bucket_id in ids["buckets"].items():
+        props = template_json["Resources"][bucket_id]["Properties"]
+        versioned = name in ("raw", "pipes")  # landing files and the archive; not the warehouse or Athena results
+        assert props.get("VersioningConfiguration") == ({"Status": "Enabled"} if versioned else None), name
+        rules = props["LifecycleConfiguration"]["Rules"]
+        noncurrent = [r["NoncurrentVersionExpiration"] for r in rules if "NoncurrentVersionExpiration" in r]
+        markers = [r for r in rules if r.get("ExpiredObjectDeleteMarker")]
+        assert (noncurrent, len(markers)) == (([{"NoncurrentDays": 30}], 1) if versioned else ([], 0)), name
+
+
+def test_vpc_flow_logs_go_to_the_log_bucket_which_admits_the_delivery_service(template_json, stack, ids):
+    (flow_log,) = checks.resources_of_type(template_json, "AWS::EC2::FlowLog").values()
+    props = flow_log["Properties"]
+    assert props["ResourceId"] == {"Ref": stack.get_logical_id(stack.network.vpc.node.default_child)}
+    assert (props["ResourceType"], props["TrafficType"], props["LogDestinationType"]) == ("VPC", "ALL", "s3")
+    assert checks.skeleton(props["LogDestination"]) == f"{{{ids['log_bucket']}.Arn}}/vpc-flow-logs/"
+    (policy,) = [p for p in checks.resources_of_type(template_json, "AWS::S3::BucketPolicy").values()
+                 if p["Properties"]["Bucket"] == {"Ref": ids["log_bucket"]}]
+    delivery = {st["Sid"]: st for st in policy["Properties"]["PolicyDocument"]["Statement"]
+                if st.get("Principal") == {"Service": "delivery.logs.amazonaws.com"}}
+    assert set(delivery) == {"FlowLogDeliveryWrite", "FlowLogDeliveryAclCheck"}
+    write = delivery["FlowLogDeliveryWrite"]
+    assert checks.skeleton(write["Resource"]) == f"{{{ids['log_bucket']}.Arn}}/vpc-flow-logs/AWSLogs/{{AWS::AccountId}}/*"
+    assert write["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}, "s3:x-amz-acl": "bucket-owner-full-control"}
+    for st in delivery.values():
+        assert checks.skeleton(st["Condition"]["ArnLike"]["aws:SourceArn"]) == "arn:{AWS::Partition}:logs:{AWS::Region}:{AWS::AccountId}:*"
 
 
 def test_every_bucket_blocks_public_access_and_acls(template_json):
@@ -166,6 +229,8 @@ def test_no_statement_grants_star_actions_on_star_resources(template_json):
     assert checks.star_actions_on_star_resources(template_json) == []
     assert checks.wildcard_actions(template_json) == []
     assert checks.unscoped_statements(template_json) == []
+    assert checks.untagged_resource_wildcards(template_json, [EMR_ANY_CLUSTER]) == []
+    assert checks.pass_role_unscoped(template_json) == []
 
 
 def test_roles_and_the_dagster_policy_reach_only_project_resources(template_json, ids):
@@ -240,18 +305,26 @@ def test_endpoints_for_s3_kinesis_glue_sns_cloudwatch_logs_and_kms(template_json
         assert by_service[name]["PrivateDnsEnabled"] is True
 
 
-def test_only_endpoints_accept_traffic_and_only_https_from_the_vpc(template_json, stack):
-    vpc_cidr = {"Fn::GetAtt": [stack.get_logical_id(stack.network.vpc.node.default_child), "CidrBlock"]}
-    rules = [
+def test_only_endpoints_accept_traffic_and_only_https_from_the_emr_nodes(template_json, stack, ids):
+    inline = [
         rule
         for sg in checks.resources_of_type(template_json, "AWS::EC2::SecurityGroup").values()
         for rule in sg["Properties"].get("SecurityGroupIngress", [])
     ]
-    assert len(rules) == 6  # one per interface endpoint; EMR adds its own rules at launch
-    for rule in rules:
-        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIp"]) == ("tcp", 443, 443, vpc_cidr)
-    template_ingress = checks.resources_of_type(template_json, "AWS::EC2::SecurityGroupIngress")
-    assert template_ingress == {}
+    assert inline == []  # no CIDR-wide rule anywhere; EMR adds its own rules at launch
+    endpoint_sgs = {stack.get_logical_id(e.connections.security_groups[0].node.default_child) for e in stack.network.interface_endpoints.values()}
+    assert len(endpoint_sgs) == 6
+    ingress = checks.resources_of_type(template_json, "AWS::EC2::SecurityGroupIngress")
+    rules = set()
+    for res in ingress.values():
+        p = res["Properties"]
+        assert (p["IpProtocol"], p["FromPort"], p["ToPort"]) == ("tcp", 443, 443) and "CidrIp" not in p
+        rules.add((checks.skeleton(p["GroupId"]), checks.skeleton(p["SourceSecurityGroupId"])))
+    assert len(rules) == len(ingress) == 12
+    assert rules == {(f"{{{e}.GroupId}}", f"{{{ids[n]}.GroupId}}") for e in endpoint_sgs for n in ("primary_sg", "core_sg")}
+    # The nodes reach KMS (disk encryption) while they bootstrap: the cluster waits for the rules.
+    (cluster,) = checks.resources_of_type(template_json, "AWS::EMR::Cluster").values()
+    assert set(ingress) <= set(cluster["DependsOn"])
 
 
 # --- EMR ---------------------------------------------------------------------------------------
@@ -378,7 +451,7 @@ def test_athena_workgroup_results_are_encrypted_and_enforced(template_json, ids)
 def test_lifecycle_tiers_every_bucket_and_expires_raw_after_90_days(template_json, ids):
     for name, bucket_id in ids["buckets"].items():
         rules = template_json["Resources"][bucket_id]["Properties"]["LifecycleConfiguration"]["Rules"]
-        whole_bucket = [r for r in rules if "Prefix" not in r]
+        whole_bucket = [r for r in rules if "Prefix" not in r and not r.get("ExpiredObjectDeleteMarker")]
         assert len(whole_bucket) == 1, name
         assert whole_bucket[0]["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 0}], name
         assert whole_bucket[0]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}, name
@@ -483,6 +556,16 @@ def test_outputs_give_every_runtime_variable(template_json, ids):
         "AUTHPULSE_EMR_ARTIFACTS_URI": f"s3://{{{b['pipes']}}}/artifacts",
         "AUTHPULSE_ATHENA_WORKGROUP": "authpulse",
         "AUTHPULSE_ATHENA_OUTPUT": f"s3://{{{b['aggregates']}}}/athena-results/",
+        # What a transient cluster is built with: the platform cluster's own release, roles, subnet,
+        # security groups and security configuration.
+        "AUTHPULSE_EMR_RELEASE_LABEL": "emr-spark-8.1.0",
+        "AUTHPULSE_EMR_SERVICE_ROLE": f"{{{ids['service_role']}}}",
+        "AUTHPULSE_EMR_INSTANCE_PROFILE": f"{{{ids['instance_profile']}}}",
+        "AUTHPULSE_EMR_SUBNET_ID": f"{{{ids['emr_subnet']}}}",
+        "AUTHPULSE_EMR_SECURITY_CONFIGURATION": f"{{{ids['security_configuration']}}}",
+        "AUTHPULSE_EMR_PRIMARY_SG": f"{{{ids['primary_sg']}.GroupId}}",
+        "AUTHPULSE_EMR_CORE_SG": f"{{{ids['core_sg']}.GroupId}}",
+        "AUTHPULSE_EMR_SERVICE_ACCESS_SG": f"{{{ids['service_sg']}.GroupId}}",
     }
     assert checks.skeleton(outputs["DagsterPolicyArn"]["Value"]) == f"{{{ids['dagster_policy']}}}"
 
@@ -492,6 +575,17 @@ def test_outputs_give_every_runtime_variable(template_json, ids):
 
 def _first(template_json: dict, type_: str) -> dict:
     return next(iter(checks.resources_of_type(template_json, type_).values()))
+
+
+def _data_buckets_not_kms_encrypted(t: dict, ids: dict) -> list[str]:
+    return [b for b in checks.buckets_not_kms_encrypted(t, {ids["data_key"]}) if b != ids["log_bucket"]]
+
+
+def _add_to_dagster_policy(statement: dict):
+    def mutate(t: dict, ids: dict) -> None:
+        t["Resources"][ids["dagster_policy"]]["Properties"]["PolicyDocument"]["Statement"].append(statement)
+
+    return mutate
 
 
 def _add_to_instance_role(statement: dict):
@@ -504,11 +598,11 @@ def _add_to_instance_role(statement: dict):
 BREAKAGES = {
     "bucket without encryption": (
         lambda t, ids: t["Resources"][ids["buckets"]["curated"]]["Properties"].pop("BucketEncryption"),
-        lambda t, ids: checks.buckets_not_kms_encrypted(t, {ids["data_key"]}),
+        lambda t, ids: _data_buckets_not_kms_encrypted(t, ids),
     ),
     "bucket with S3-managed keys": (
         lambda t, ids: t["Resources"][ids["buckets"]["raw"]]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"].update(SSEAlgorithm="AES256"),
-        lambda t, ids: checks.buckets_not_kms_encrypted(t, {ids["data_key"]}),
+        lambda t, ids: _data_buckets_not_kms_encrypted(t, ids),
     ),
     "bucket with a public policy allowed": (
         lambda t, ids: t["Resources"][ids["buckets"]["aggregates"]]["Properties"]["PublicAccessBlockConfiguration"].update(BlockPublicPolicy=False),
@@ -564,6 +658,31 @@ BREAKAGES = {
         _add_to_instance_role({"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/x"}),
         lambda t, ids: checks.foreign_resources(t, allowed_resources(ids)),
     ),
+    "clusters launched without the tag": (
+        _add_to_dagster_policy({"Effect": "Allow", "Action": "elasticmapreduce:RunJobFlow", "Resource": "*"}),
+        lambda t, ids: checks.unscoped_statements(t),
+    ),
+    "every cluster of the account terminable": (
+        _add_to_dagster_policy({"Effect": "Allow", "Action": "elasticmapreduce:TerminateJobFlows", "Resource": {
+            "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":elasticmapreduce:", {"Ref": "AWS::Region"}, ":",
+                              {"Ref": "AWS::AccountId"}, ":cluster/*"]]}}),
+        lambda t, ids: checks.untagged_resource_wildcards(t, [EMR_ANY_CLUSTER]),
+    ),
+    "passing any role": (
+        _add_to_dagster_policy({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/*",
+                                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}),
+        lambda t, ids: checks.pass_role_unscoped(t),
+    ),
+    "passing a role to any service": (
+        lambda t, ids: [st.pop("Condition") for st in t["Resources"][ids["dagster_policy"]]["Properties"]["PolicyDocument"]["Statement"]
+                        if st.get("Sid") == "PassEmrServiceRole"],
+        lambda t, ids: checks.pass_role_unscoped(t),
+    ),
+    "passing another role": (
+        _add_to_dagster_policy({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/admin",
+                                "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}}),
+        lambda t, ids: checks.foreign_resources(t, allowed_resources(ids)),
+    ),
     "alarm on another topic": (
         lambda t, ids: _first(t, "AWS::CloudWatch::Alarm")["Properties"].update(AlarmActions=["arn:aws:sns:us-east-1:123456789012:other"]),
         lambda t, ids: checks.alarms_not_on_topic(t, ids["topic"]),
@@ -613,3 +732,110 @@ def test_dagster_policy_allows_every_kinesis_call_of_the_stall_check(template_js
     granted = {a for st in statements_of(template_json, ids["dagster_policy"]) if stream_arn in checks.as_list(st.get("Resource"))
                for a in checks.as_list(st["Action"])}
     assert {f"kinesis:{op}" for op in called} <= granted, sorted({f"kinesis:{op}" for op in called} - granted)
+
+
+# --- transient clusters (AUTHPULSE_EMR_TRANSIENT=1) ----------------------------------------------------
+
+
+def _allowed(statements: list[dict], action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether an Allow statement grants ``action`` on ``resource`` (a ``checks.skeleton``) given the
+    request's condition keys; only StringEquals conditions are understood (anything else: no match)."""
+    import fnmatch
+
+    for st in statements:
+        if st.get("Effect") != "Allow" or action not in checks.as_list(st["Action"]):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, checks.skeleton(r)) for r in checks.as_list(st["Resource"])):
+            continue
+        conditions = st.get("Condition", {})
+        if set(conditions) <= {"StringEquals"} and all(context.get(k) == v for k, v in conditions.get("StringEquals", {}).items()):
+            return True
+    return False
+
+
+def test_dagster_policy_runs_watches_and_ends_a_transient_cluster_built_from_the_outputs(template_json, ids):
+    """The whole transient path offline: the stack's outputs become the environment
+    (env_from_outputs), settings.py reads it, step_runner builds the RunJobFlow request (checked
+    against EMR's real input shape by the Stubber), the transient client polls the cluster and,
+    when its wait fails, terminates it; every call and every role it passes must be granted by the
+    Dagster policy. Before, the policy had no RunJobFlow, TerminateJobFlows or iam:PassRole, and
+    the stack output none of the roles, profile, subnet or security configuration."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from authpulse_dagster.aws_emr.pipes_clients import PrefixedS3MessageReader, TransientPipesEMRClient
+    from authpulse_dagster.aws_emr.step_runner import transient_cluster_params
+    from authpulse_dagster.settings import Settings
+    from authpulse_infra.outputs import env_from_outputs
+    from tests.infra.test_env_from_outputs import SAMPLE
+
+    # Which resource each sample output value stands for in this template.
+    stands_for = {SAMPLE[key]: checks.skeleton(out["Value"]) for key, out in template_json["Outputs"].items() if key in SAMPLE}
+    settings = Settings.from_env({"AUTHPULSE_ENV": "aws", "AUTHPULSE_EMR_TRANSIENT": "1", **env_from_outputs(SAMPLE)})
+    step = {"Name": "authpulse bronze", "ActionOnFailure": "TERMINATE_CLUSTER",
+            "HadoopJarStep": {"Jar": "command-runner.jar", "Args": ["spark-submit", "x.py"]}}
+    params = transient_cluster_params(settings, "authpulse bronze 2024-01-02", step)
+
+    # Built like the platform cluster, from the stack's own resources.
+    instances = params["Instances"]
+    assert stands_for[params["ServiceRole"]] == f"{{{ids['service_role']}}}"
+    assert stands_for[params["JobFlowRole"]] == f"{{{ids['instance_profile']}}}"
+    assert stands_for[params["SecurityConfiguration"]] == f"{{{ids['security_configuration']}}}"
+    assert stands_for[instances["Ec2SubnetId"]] == f"{{{ids['emr_subnet']}}}"
+    assert [stands_for[instances[k]] for k in ("EmrManagedMasterSecurityGroup", "EmrManagedSlaveSecurityGroup", "ServiceAccessSecurityGroup")] == [
+        f"{{{ids[n]}.GroupId}}" for n in ("primary_sg", "core_sg", "service_sg")]
+    assert params["ReleaseLabel"] == template_json["Resources"][ids["cluster"]]["Properties"]["ReleaseLabel"]
+
+    # The calls the transient path makes, recorded on a client with EMR's real API shapes.
+    client = boto3.client("emr", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    called: list[str] = []
+    client.meta.events.register("before-parameter-build.emr.*", lambda model, **_: called.append(model.name))
+    stub = Stubber(client)
+    cluster_id = "j-1ABCDEFGHIJK"
+    stub.add_response("run_job_flow", {"JobFlowId": cluster_id}, params)
+    stub.add_response("describe_cluster", {"Cluster": {"Id": cluster_id, "Name": "x", "Status": {"State": "TERMINATED"}}})
+    done = {"Steps": [{"Id": "s-1", "Name": step["Name"], "Status": {"State": "COMPLETED"}}]}
+    stub.add_response("list_steps", done)
+    stub.add_response("list_steps", done)
+    stub.add_client_error("describe_cluster", service_error_code="ThrottlingException", http_status_code=400)
+    stub.add_response("terminate_job_flows", {}, {"JobFlowIds": [cluster_id]})
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    pipes = TransientPipesEMRClient(client=client, message_reader=PrefixedS3MessageReader(bucket="b", client=s3),
+                                    poll_seconds=0, sleep=lambda _: None)
+
+    class Log:
+        def info(self, _): ...
+        def warning(self, _): ...
+
+    class Context:
+        log = Log()
+
+    with stub:
+        response = client.run_job_flow(**params)
+        pipes._wait_for_completion(Context(), response)  # the cluster ran its step and ended
+        with pytest.raises(Exception, match="Throttling"):
+            pipes._wait_for_completion(Context(), response)  # the wait failed: the cluster is terminated
+    assert called == ["RunJobFlow", "DescribeCluster", "ListSteps", "ListSteps", "DescribeCluster", "TerminateJobFlows"]
+
+    policy = statements_of(template_json, ids["dagster_policy"])
+    request_tags = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in params["Tags"]}
+    resource_tags = {f"aws:ResourceTag/{t['Key']}": t["Value"] for t in params["Tags"]}
+    cluster_arn = f"arn:{{AWS::Partition}}:elasticmapreduce:{{AWS::Region}}:{{AWS::AccountId}}:cluster/{cluster_id}"
+    assert _allowed(policy, "elasticmapreduce:RunJobFlow", "*", request_tags)
+    for op in sorted(set(called) - {"RunJobFlow"}):
+        assert _allowed(policy, f"elasticmapreduce:{op}", cluster_arn, resource_tags), op
+    # The two roles the request names, each only to the service that assumes it.
+    service_role_arn = stands_for[params["ServiceRole"]].rstrip("}") + ".Arn}"
+    (profile,) = checks.resources_of_type(template_json, "AWS::IAM::InstanceProfile").values()
+    (instance_role,) = profile["Properties"]["Roles"]
+    instance_role_arn = f"{{{instance_role['Ref']}.Arn}}"
+    assert _allowed(policy, "iam:PassRole", service_role_arn, {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})
+    assert _allowed(policy, "iam:PassRole", instance_role_arn, {"iam:PassedToService": "ec2.amazonaws.com"})
+
+    # And no further: untagged launches, other clusters, the roles to other services, other roles.
+    untagged = {k: v for k, v in request_tags.items() if k != "aws:RequestTag/authpulse:component"}
+    assert not _allowed(policy, "elasticmapreduce:RunJobFlow", "*", untagged)
+    assert not _allowed(policy, "elasticmapreduce:TerminateJobFlows", cluster_arn, {})
+    assert not _allowed(policy, "iam:PassRole", service_role_arn, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not _allowed(policy, "iam:PassRole", instance_role_arn, {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})
+    assert not _allowed(policy, "iam:PassRole", "arn:aws:iam::123456789012:role/admin", {"iam:PassedToService": "ec2.amazonaws.com"})

@@ -111,7 +111,7 @@ def test_context_overrides_reach_the_template(overridden):
         48,
     )
     raw_id = stack.get_logical_id(stack.storage.raw.node.default_child)
-    (raw_rule,) = t["Resources"][raw_id]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (raw_rule,) = [r for r in t["Resources"][raw_id]["Properties"]["LifecycleConfiguration"]["Rules"] if r["Id"] == "tier-then-expire-raw"]
     assert raw_rule["ExpirationInDays"] == 30
     (cluster,) = checks.resources_of_type(t, "AWS::EMR::Cluster").values()
     assert cluster["Properties"]["ReleaseLabel"] == "emr-spark-8.0.0"
@@ -142,9 +142,9 @@ def test_with_a_nat_the_cluster_still_sits_in_a_private_subnet(overridden):
 
 
 def test_overridden_stack_keeps_the_security_properties(overridden):
-    _, t = overridden
+    stack, t = overridden
     keys = set(checks.resources_of_type(t, "AWS::KMS::Key"))
-    assert checks.buckets_not_kms_encrypted(t, keys) == []
+    assert checks.buckets_not_kms_encrypted(t, keys) == [stack.get_logical_id(stack.storage.logs.node.default_child)]  # SSE-S3 logs
     assert checks.buckets_with_public_access(t) == []
     assert checks.buckets_without_tls_only_policy(t) == []
     assert checks.streams_not_kms_encrypted(t, keys) == []
