@@ -7,21 +7,31 @@ STAMP := $(VENV)/.installed
 # JVM jars for local Spark (Iceberg runtime, SQLite JDBC), pinned in jvm/pom.xml; cached, git-ignored.
 JARS := .jars
 JARS_STAMP := $(JARS)/.fetched
+# The project's own JVM code (jvm/src: the stream's dedup state operator), compiled against pyspark's jars.
+STREAMING_JAR := $(JARS)/authpulse-streaming.jar
+JAVA_SOURCES := $(wildcard jvm/src/main/java/dev/authpulse/*/*.java)
 export AUTHPULSE_HOME ?= $(CURDIR)/.authpulse
 export DAGSTER_HOME ?= $(AUTHPULSE_HOME)/dagster
 PYTEST_ARGS ?=
 
 .PHONY: install jars demo dev test test-fast bench evaluate local-up local-down check-java emr-package cdk-synth clean
 
-install: $(STAMP) $(JARS_STAMP)
+install: $(STAMP) $(JARS_STAMP) $(STREAMING_JAR)
 
-jars: $(JARS_STAMP)
+jars: $(JARS_STAMP) $(STREAMING_JAR)
 
 $(JARS_STAMP): jvm/pom.xml
 	@command -v mvn >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq maven) >/tmp/authpulse-apt.log 2>&1; } || true
 	@command -v mvn >/dev/null || { echo "error: Maven not found; install it (apt-get install maven): it fetches the Iceberg Spark jars"; exit 1; }
 	@mvn -q -B -f jvm/pom.xml dependency:copy-dependencies -DoutputDirectory=../$(JARS) -DincludeScope=runtime >/tmp/authpulse-mvn.log 2>&1 || { echo "error: Maven could not fetch the jars in jvm/pom.xml (see /tmp/authpulse-mvn.log); check the network or ~/.m2/settings.xml"; exit 1; }
 	touch $(JARS_STAMP)
+
+$(STREAMING_JAR): $(JAVA_SOURCES) $(STAMP)
+	@command -v javac >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless) >/tmp/authpulse-apt.log 2>&1; } || true
+	@command -v javac >/dev/null || { echo "error: javac not found; install a JDK 17 (apt-get install openjdk-17-jdk-headless): it compiles jvm/src"; exit 1; }
+	@rm -rf build/jvm && mkdir -p build/jvm $(JARS)
+	@javac --release 17 -nowarn -d build/jvm -cp "$$($(BIN)/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')/jars/*" $(JAVA_SOURCES) >/tmp/authpulse-javac.log 2>&1 || { echo "error: jvm/src does not compile (see /tmp/authpulse-javac.log)"; exit 1; }
+	@cd build/jvm && $(CURDIR)/$(BIN)/python -m zipfile -c $(CURDIR)/$(STREAMING_JAR) dev
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=/path/to/python3.11'"; exit 1; }

@@ -325,6 +325,12 @@ class EmrSettings:
 
         return f"{self.artifacts_uri}/{LAUNCHER_NAME}"
 
+    @property
+    def jar_uri(self) -> str:
+        from authpulse_dagster.aws_emr.layout import JAR_NAME
+
+        return f"{self.artifacts_uri}/{JAR_NAME}"
+
 
 @dataclass(frozen=True)
 class AwsSettings:

@@ -31,7 +31,8 @@ from authpulse_dagster.settings import LOCAL, Settings
 MIN_JAVA = 17
 # Filled by `make jars` from jvm/pom.xml (git-ignored, cached between runs).
 DEFAULT_JARS_DIR = Path(__file__).resolve().parent.parent / ".jars"
-REQUIRED_JARS = ("iceberg-spark-runtime-4.1_2.13-", "sqlite-jdbc-")
+# The stream's dedup operator (jvm/src) is compiled by `make jars` too.
+REQUIRED_JARS = ("iceberg-spark-runtime-4.1_2.13-", "sqlite-jdbc-", "authpulse-streaming")
 
 
 def check_java() -> None:
@@ -63,8 +64,8 @@ def local_jars(jars_dir: Path | None = None) -> list[str]:
     missing = [prefix for prefix in REQUIRED_JARS if not any(Path(j).name.startswith(prefix) for j in jars)]
     if missing:
         raise EnvironmentProblem(
-            f"the Iceberg Spark jars are not in {folder} (missing {', '.join(p.rstrip('-') for p in missing)}); "
-            "run 'make jars' (needs Maven: apt-get install maven)"
+            f"the Spark jars are not in {folder} (missing {', '.join(p.rstrip('-') for p in missing)}); "
+            "run 'make jars' (needs Maven and a JDK: apt-get install maven openjdk-17-jdk-headless)"
         )
     return jars
 

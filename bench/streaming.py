@@ -1,14 +1,16 @@
 """Streaming benchmark: sustained events/s, end-to-end latency and memory of the streaming job.
 
     python bench/streaming.py [--rate 5000] [--seconds 60] [--triggers 30,2]
-    python bench/streaming.py --preload 2600000 [--max-records 50000] [--refresh-seconds 0]
+    python bench/streaming.py --preload 2600000 [--max-records 50000] [--refresh-seconds 0] [--read-only]
 
 ``--preload N``: one day of N generated LANL-2014 events is put into Kinesis
 first, then the streaming query drains it with a fixed ``maxRecordsPerBatch``
 (in this process). It prints the per-batch series (records, seconds, whether
 gold/risk were refreshed and how long that took), the median batch seconds of
 the first and last third of the day and their ratio, events/s, the size of the
-dedup state in the checkpoint and the peak memory of the driver and the JVM.
+dedup state in the checkpoint and the peak memory of the driver and the JVM. With ``--read-only`` the query is the
+Kinesis source alone (each batch is counted, nothing is written, no state):
+the read rate that bounds everything else.
 
 For each trigger interval: a fresh data home and moto server, the streaming
 job started as the Dagster resource starts it (a detached process), and the
@@ -168,7 +170,31 @@ def dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
-def run_drain(events: int, max_records: int, refresh_seconds: float, work: Path) -> None:
+def drain_source_only(spark, settings, checkpoint: Path, max_records: int) -> list[tuple[int, int, float]]:
+    """(batch id, records, seconds) of draining the stream with the Kinesis source alone."""
+    from authpulse_dagster.live.kinesis_source import register
+
+    register(spark)
+    series: list[tuple[int, int, float]] = []
+    last = [time.monotonic()]
+
+    def count(df, batch_id: int) -> None:
+        n = df.count()
+        now = time.monotonic()
+        series.append((batch_id, n, now - last[0]))
+        last[0] = now
+
+    query = (
+        spark.readStream.format("kinesis").option("streamName", settings.stream_name).option("region", settings.region)
+        .option("startingPosition", "TRIM_HORIZON").option("maxRecordsPerBatch", str(max_records)).load()
+        .writeStream.foreachBatch(count).option("checkpointLocation", str(checkpoint)).trigger(processingTime="0 seconds").start()
+    )
+    query.processAllAvailable()
+    query.stop()
+    return series
+
+
+def run_drain(events: int, max_records: int, refresh_seconds: float, work: Path, read_only: bool = False) -> None:
     """Pre-load one day into Kinesis, drain it in fixed-size micro-batches, print the per-batch series."""
     os.environ["AUTHPULSE_HOME"] = str(work / "home")
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -208,6 +234,19 @@ def run_drain(events: int, max_records: int, refresh_seconds: float, work: Path)
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         t = time.monotonic()
+        if read_only:
+            series = drain_source_only(spark, settings, checkpoint, max_records)
+            wall = time.monotonic() - t
+            stop.set()
+            watcher.join()
+            print("batch  records  seconds")
+            for batch_id, n, seconds in series:
+                print(f"{batch_id:>5}  {n:>7,}  {seconds:>7.1f}")
+            total = sum(n for _, n, _ in series)
+            print(f"source alone: {total:,} records in {wall:.0f} s wall ({total / wall:,.0f} records/s), "
+                  f"batches of <= {max_records:,}; peak RSS driver {peaks['driver']:,.0f} MiB, JVM {peaks['jvm']:,.0f} MiB",
+                  flush=True)
+            return
         query, processor = start_query(spark, settings, str(checkpoint), trigger_seconds=0, max_records=max_records,
                                        publish_metrics=False, refresh_seconds=refresh_seconds)
         drain(query, processor)
@@ -215,10 +254,11 @@ def run_drain(events: int, max_records: int, refresh_seconds: float, work: Path)
         stop.set()
         watcher.join()
         batches = [b for b in processor.history if b.records]
-        print("batch  records  seconds  refreshed  refresh_s  redelivered")
+        print("batch  records  seconds  refreshed  refresh_s  redelivered  phases (s)")
         for b in batches:
+            parts = " ".join(f"{k}={v:.1f}" for k, v in b.phases.items())
             print(f"{b.batch_id:>5}  {b.records:>7,}  {b.batch_seconds:>7.1f}  {str(b.refreshed):>9}  "
-                  f"{b.refresh_seconds:>9.1f}  {b.redelivered:>11,}")
+                  f"{b.refresh_seconds:>9.1f}  {b.redelivered:>11,}  {parts}")
         third = max(1, len(batches) // 3)
         first = statistics.median(b.batch_seconds for b in batches[:third])
         last = statistics.median(b.batch_seconds for b in batches[-third:])
@@ -242,13 +282,14 @@ def main() -> None:
     p.add_argument("--preload", type=int, default=0, help="pre-load this many events of one day, then drain")
     p.add_argument("--max-records", type=int, default=50_000)
     p.add_argument("--refresh-seconds", type=float, default=0.0)
+    p.add_argument("--read-only", action="store_true", help="with --preload: the Kinesis source alone, nothing written")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="authpulse-stream-bench-"))
     if args.preload:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
               f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB")
         try:
-            run_drain(args.preload, args.max_records, args.refresh_seconds, work)
+            run_drain(args.preload, args.max_records, args.refresh_seconds, work, args.read_only)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return

@@ -56,7 +56,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import authpulse_dagster
-from authpulse_dagster.aws_emr.layout import ARCHIVE_NAME, LAUNCHER_NAME
+from authpulse_dagster.aws_emr.layout import ARCHIVE_NAME, JAR_NAME, LAUNCHER_NAME
 from authpulse_dagster.errors import ConfigError, EnvironmentProblem
 
 PACKAGE_DIR = Path(authpulse_dagster.__file__).resolve().parent
@@ -74,6 +74,7 @@ CLUSTER_EXTRAS = {"pyiceberg": {"pyarrow", "glue"}}
 class BuildReport:
     archive: Path
     launcher: Path
+    jar: Path
     requirements: list[str]
     distributions: dict[str, str] = field(default_factory=dict)
     bytes: int = 0
@@ -172,8 +173,11 @@ def build(
     excludes: Iterable[str] = DEFAULT_EXCLUDES,
     compresslevel: int = 6,
 ) -> BuildReport:
-    """Build ``authpulse-emr.tar.gz`` and ``authpulse_emr_main.py`` in ``out_dir``."""
+    """Build ``authpulse-emr.tar.gz`` and ``authpulse_emr_main.py`` in ``out_dir``, next to the jar."""
     started = time.monotonic()
+    jar_source = PROJECT_ROOT / ".jars" / JAR_NAME
+    if not jar_source.is_file():
+        raise EnvironmentProblem(f"{jar_source} is missing; run 'make jars' first (it compiles jvm/src)")
     excludes = tuple(excludes)
     requirements = cluster_requirements(excludes)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -215,12 +219,14 @@ def build(
         os.replace(partial, archive)
     launcher = out_dir / LAUNCHER_NAME
     shutil.copy2(LAUNCHER_SOURCE, launcher)
-    return BuildReport(archive, launcher, requirements, manifest["distributions"], archive.stat().st_size,
+    jar = out_dir / JAR_NAME
+    shutil.copy2(jar_source, jar)
+    return BuildReport(archive, launcher, jar, requirements, manifest["distributions"], archive.stat().st_size,
                        round(time.monotonic() - started, 1))
 
 
 def upload(report: BuildReport, artifacts_uri: str, settings=None) -> list[str]:
-    """Copy the archive and the launcher under ``artifacts_uri`` (s3://bucket/prefix)."""
+    """Copy the archive, the launcher and the jar under ``artifacts_uri`` (s3://bucket/prefix)."""
     from authpulse_dagster.aws import aws_client
 
     if not artifacts_uri.startswith("s3://"):
@@ -228,7 +234,7 @@ def upload(report: BuildReport, artifacts_uri: str, settings=None) -> list[str]:
     bucket, _, prefix = artifacts_uri[len("s3://"):].rstrip("/").partition("/")
     s3 = aws_client("s3", settings)
     uris = []
-    for path in (report.archive, report.launcher):
+    for path in (report.archive, report.launcher, report.jar):
         key = f"{prefix}/{path.name}" if prefix else path.name
         s3.upload_file(str(path), bucket, key)
         uris.append(f"s3://{bucket}/{key}")
@@ -251,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         excludes = DEFAULT_EXCLUDES if args.exclude is None else tuple(DEFAULT_EXCLUDES) + tuple(args.exclude)
         report = build(args.out, source=args.source, platform_tag=args.platform, excludes=excludes)
         print(f"built {report.archive} ({report.bytes / 1e6:.1f} MB, {len(report.distributions)} distributions, "
-              f"{report.seconds}s) and {report.launcher}")
+              f"{report.seconds}s), {report.launcher} and {report.jar}")
         if args.upload or args.upload_to:
             target = args.upload_to
             if target is None:

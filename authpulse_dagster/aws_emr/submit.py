@@ -100,6 +100,7 @@ def spark_submit_args(
         "--executor-memory", emr.executor_memory,
         "--executor-cores", str(emr.executor_cores),
         "--conf", f"spark.archives={emr.archive_uri}#{ARCHIVE_ALIAS}",
+        "--jars", emr.jar_uri,
         "--conf", f"spark.pyspark.python={emr.python}",
         "--conf", f"spark.pyspark.driver.python={emr.python}",
         "--conf", "spark.yarn.submit.waitAppCompletion=true",

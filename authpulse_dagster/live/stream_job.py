@@ -36,7 +36,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -81,6 +81,9 @@ class BatchReport:
     refresh_seconds: float = 0.0
     alerts_sent: int = 0
     alert_error: str | None = None  # delivery failed; the next batch for the day (or the daily run) retries
+    # Seconds per phase, to see where a batch's time goes ("read+dedup" is the source and the state
+    # store: Spark runs them when the batch's first action asks for its rows).
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def stream_id_for(stream: str, checkpoint: str) -> str:
@@ -132,6 +135,14 @@ class BatchProcessor:
 
     def process(self, records: DataFrame, batch_id: int) -> BatchReport:
         started = time.monotonic()
+        phases: dict[str, float] = {}
+        mark = [started]
+
+        def phase(name: str) -> None:
+            now = time.monotonic()
+            phases[name] = round(phases.get(name, 0.0) + now - mark[0], 3)
+            mark[0] = now
+
         spark = records.sparkSession
         use_catalog(spark, self.settings)  # a no-op in the job; a processor driven by hand may share a session
         skipped: list[str] = []
@@ -151,14 +162,17 @@ class BatchProcessor:
             F.max("arrival_ts").alias("newest_arrival"),
             F.sum((F.col("delivery") == REDELIVERED).cast("long")).alias("redelivered"),
         ).first()
+        phase("read+dedup")
         # ingested_at is fixed per batch (a replayed batch is skipped by the sink before it lands).
         ingested_at = datetime.now(timezone.utc)
         bronze = as_bronze(records).withColumn("ingested_at", F.lit(ingested_at).cast("timestamp"))
         append(RAW_EVENTS, bronze)
+        phase("bronze")
 
         parsing = to_parse(bronze)
         parsed = parse(parsing.drop("delivery", "millis_behind_latest"), self.opts).persist(StorageLevel.MEMORY_AND_DISK)
         append(QUARANTINE, quarantine_rows(parsed))
+        phase("parse+quarantine")
 
         # A line the source repeats, whose first copy went to silver in an earlier batch, is a duplicate.
         valid = valid_events(parsed).join(kept_before(parsing), "event_id", "left_anti")
@@ -169,6 +183,7 @@ class BatchProcessor:
         state = summary_before(spark, AUTH_EVENTS, self.stream_id, batch_id) or {}
         shard_max = {k: datetime.fromisoformat(v) for k, v in json.loads(state.get(SHARD_MAX_EVENT_TS, "{}")).items()}
         watermark = watermark_from(shard_max, delivering=[r["shard_id"] for r in per_shard])
+        phase("watermark")
 
         # Copies across batches were marked in state; within a batch the state saw them together.
         events = deduplicate(valid).persist(StorageLevel.MEMORY_AND_DISK)
@@ -181,6 +196,7 @@ class BatchProcessor:
             shard_max[row["shard_id"]] = max(t, shard_max.get(row["shard_id"], t))
         state_props = {SHARD_MAX_EVENT_TS: json.dumps({k: v.isoformat() for k, v in shard_max.items()})}
         append(AUTH_EVENTS, on_time, state_props if shard_max else None)
+        phase("silver")
 
         alerts_sent, alert_error, refreshed, refresh_s = 0, None, False, 0.0
         self._pending_days.update(days)
@@ -191,6 +207,7 @@ class BatchProcessor:
             self._pending_days.clear()
             self._last_refresh = time.monotonic()
             refreshed, refresh_s = True, round(self._last_refresh - refresh_started, 3)
+            phase("refresh")
 
         newest = stats["newest_arrival"]
         lag_ms = int((datetime.now(timezone.utc) - newest.astimezone(timezone.utc)).total_seconds() * 1000) if newest else None
@@ -213,6 +230,7 @@ class BatchProcessor:
             redelivered=int(stats["redelivered"] or 0),
             refreshed=refreshed,
             refresh_seconds=refresh_s,
+            phases=phases,
         )
 
     def flush(self) -> None:

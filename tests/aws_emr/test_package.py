@@ -105,7 +105,8 @@ def test_upload_puts_both_files_under_the_artifacts_prefix(built, aws_mode: AwsM
     report, _ = built
     artifacts = aws_mode.settings.require_aws().emr.artifacts_uri
     uris = upload(report, artifacts, aws_mode.settings)
-    assert uris == [aws_mode.settings.require_aws().emr.archive_uri, aws_mode.settings.require_aws().emr.launcher_uri]
+    emr = aws_mode.settings.require_aws().emr
+    assert uris == [emr.archive_uri, emr.launcher_uri, emr.jar_uri]
     s3 = aws_client("s3", aws_mode.settings)
     head = s3.head_object(Bucket=aws_mode.buckets["artifacts"], Key=f"emr/{ARCHIVE_NAME}")
     assert head["ContentLength"] == report.archive.stat().st_size

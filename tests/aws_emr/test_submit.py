@@ -18,6 +18,7 @@ def test_args_run_the_module_through_the_launcher_with_the_archive() -> None:
     assert args[:7] == ["spark-submit", "--master", "yarn", "--deploy-mode", "cluster", "--name", "authpulse-silver"]
     confs = {args[i + 1] for i, a in enumerate(args) if a == "--conf"}
     assert "spark.archives=s3://ap-artifacts/emr/authpulse-emr.tar.gz#environment" in confs
+    assert args[args.index("--jars") + 1] == "s3://ap-artifacts/emr/authpulse-streaming.jar"  # the dedup operator
     assert "spark.pyspark.python=python3.11" in confs
     assert "spark.yarn.appMasterEnv.PYTHONPATH=./environment" in confs
     assert "spark.executorEnv.PYTHONPATH=./environment" in confs

@@ -4,55 +4,84 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pandas as pd
+from datetime import datetime, timedelta
 
 from authpulse_dagster.aws import aws_client
 from authpulse_dagster.lakehouse.catalog import load_catalog
-from authpulse_dagster.live.dedup_state import CONFLICT, DUPLICATE, FIRST, REDELIVERED, mark_deliveries
+from authpulse_dagster.live.dedup_state import CONFLICT, DUPLICATE, FIRST, REDELIVERED, ROCKSDB, mark_redeliveries
 from authpulse_dagster.live.stream_job import drain, start_query
 from tests.live.kinesis_rows import put_all, records_for
 
 
-def _rows(*payloads_and_formats, start: int = 0) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"payload": p, "format": f, "arrival_ts": pd.Timestamp(1_700_000_000 + start + i, unit="s"),
-             "shard_id": "s0", "sequence_number": f"{start + i:05d}"}
-            for i, (p, f) in enumerate(payloads_and_formats)
-        ]
-    )
+ROW_DDL = ("event_id string, payload binary, format string, source_file string, line_number long, "
+           "arrival_ts timestamp, shard_id string, sequence_number string")
 
 
-def test_the_first_copy_is_kept_identical_copies_are_redeliveries_different_bytes_conflict():
-    marks, sha, _ = mark_deliveries(_rows((b"1,U1,C1", "lanl2014"), (b"1,U1,C1", "lanl2014"), (b"1,U1,C2", "lanl2014")), None)
-    assert list(marks) == [FIRST, REDELIVERED, CONFLICT] and sha is not None
-    # The state carries the first copy's bytes into the next batch.
-    again, same, _ = mark_deliveries(_rows((b"1,U1,C1", "lanl2014"), start=10), sha)
-    assert list(again) == [REDELIVERED] and same == sha
+def _rows(*payloads_and_formats, start: int = 0, places=None, event_id: str = "e1") -> list[tuple]:
+    """Rows of one event id as the operator sees them: arriving a second apart, in order."""
+    places = places or [(None, None)] * len(payloads_and_formats)
+    return [
+        (event_id, p, f, file, line, datetime(2024, 1, 1) + timedelta(seconds=start + i), "s0", f"{start + i:05d}")
+        for i, ((p, f), (file, line)) in enumerate(zip(payloads_and_formats, places))
+    ]
 
 
-def test_a_line_the_source_repeats_is_a_duplicate_and_a_retry_of_either_copy_a_redelivery():
-    rows = _rows((b"", "lanl2014"), (b"", "lanl2014"), (b"", "lanl2014"))
-    rows["source_file"], rows["line_number"] = "auth.txt", [7, 9, 7]
-    marks, sha, positions = mark_deliveries(rows, None)
-    assert list(marks) == [FIRST, DUPLICATE, REDELIVERED] and positions == ["auth.txt:7", "auth.txt:9"]
-    # Next batch: the retry of line 9 is recognised from state, a third line with the same bytes is not a retry.
-    later = _rows((b"", "lanl2014"), (b"", "lanl2014"), start=10)
-    later["source_file"], later["line_number"] = "auth.txt", [9, 12]
-    again, _, kept = mark_deliveries(later, sha, positions)
-    assert list(again) == [REDELIVERED, DUPLICATE] and kept[-1] == "auth.txt:12"
+def _marks(spark, rows: list[tuple]) -> list[str]:
+    """The marks of a static batch, in the rows' order (the operator keeps every row)."""
+    df = spark.createDataFrame(rows, ROW_DDL)
+    out = mark_redeliveries(df, ttl_hours=24).collect()
+    by_seq = {r["sequence_number"]: r["delivery"] for r in out}
+    assert len(out) == len(rows)
+    return [by_seq[r[-1]] for r in rows]
 
 
-def test_arrival_order_decides_which_copy_is_first():
-    rows = _rows((b"late copy", "lanl2014"), (b"1,U1,C1", "lanl2014"))
-    rows.loc[0, "arrival_ts"] = rows.loc[1, "arrival_ts"] + pd.Timedelta(seconds=5)
-    marks, _, _ = mark_deliveries(rows, None)
-    assert list(marks) == [CONFLICT, FIRST]
+def test_the_first_copy_is_kept_identical_copies_are_redeliveries_different_bytes_conflict(spark):
+    rows = _rows((b"1,U1,C1", "lanl2014"), (b"1,U1,C1", "lanl2014"), (b"1,U1,C2", "lanl2014"))
+    assert _marks(spark, rows) == [FIRST, REDELIVERED, CONFLICT]
 
 
-def test_records_that_are_not_events_are_never_deduplicated_or_remembered():
-    marks, sha, _ = mark_deliveries(_rows((b"junk", "bad_record"), (b"junk", "bad_record")), None)
-    assert list(marks) == [FIRST, FIRST] and sha is None
+def test_a_line_the_source_repeats_is_a_duplicate_and_a_retry_of_either_copy_a_redelivery(spark):
+    rows = _rows((b"", "lanl2014"), (b"", "lanl2014"), (b"", "lanl2014"), places=[("auth.txt", 7), ("auth.txt", 9), ("auth.txt", 7)])
+    assert _marks(spark, rows) == [FIRST, DUPLICATE, REDELIVERED]
+
+
+def test_arrival_order_decides_which_copy_is_first(spark):
+    late, first = _rows((b"late copy", "lanl2014"), (b"1,U1,C1", "lanl2014"))
+    late = (*late[:5], first[5] + timedelta(seconds=5), *late[6:])
+    assert _marks(spark, [late, first]) == [CONFLICT, FIRST]
+
+
+def test_records_that_are_not_events_are_never_deduplicated_or_remembered(spark):
+    assert _marks(spark, _rows((b"junk", "bad_record"), (b"junk", "bad_record"))) == [FIRST, FIRST]
+
+
+def test_the_state_carries_an_id_s_first_copy_and_places_into_later_batches(spark, tmp_path):
+    """A real streaming query (file source, RocksDB state): batch 2 is judged against batch 1's state."""
+    from pyspark.sql.types import _parse_datatype_string
+
+    incoming, checkpoint = tmp_path / "in", tmp_path / "checkpoint"
+    incoming.mkdir()
+    seen: list[dict] = []
+    spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
+    # As the job runs it: timeouts would otherwise run a batch per trigger and processAllAvailable never returns.
+    spark.conf.set("spark.sql.streaming.noDataMicroBatches.enabled", "false")
+    stream = spark.readStream.schema(_parse_datatype_string(ROW_DDL)).option("recursiveFileLookup", "true").parquet(str(incoming))
+    query = (mark_redeliveries(stream, ttl_hours=24).writeStream.option("checkpointLocation", str(checkpoint))
+             .foreachBatch(lambda df, _: seen.extend(r.asDict() for r in df.collect())).start())
+    try:
+        first = _rows((b"", "lanl2014"), (b"", "lanl2014"), places=[("auth.txt", 7), ("auth.txt", 9)])
+        spark.createDataFrame(first, ROW_DDL).write.parquet(str(incoming / "1"))
+        query.processAllAvailable()
+        assert [r["delivery"] for r in sorted(seen, key=lambda r: r["sequence_number"])] == [FIRST, DUPLICATE]
+        seen.clear()
+        # A retry of line 9, a third line with the same bytes, other bytes under the same id.
+        later = _rows((b"", "lanl2014"), (b"", "lanl2014"), (b"x", "lanl2014"), start=10,
+                      places=[("auth.txt", 9), ("auth.txt", 12), ("auth.txt", 13)])
+        spark.createDataFrame(later, ROW_DDL).write.parquet(str(incoming / "2"))
+        query.processAllAvailable()
+        assert [r["delivery"] for r in sorted(seen, key=lambda r: r["sequence_number"])] == [REDELIVERED, DUPLICATE, CONFLICT]
+    finally:
+        query.stop()
 
 
 def test_a_redelivery_after_a_restart_is_found_in_the_checkpointed_state(aws_env, aws_resources, spark, tmp_path):
