@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 
+from authpulse_dagster import env_vars
 from authpulse_dagster.errors import ConfigError
 
 LOCAL = "local"
@@ -24,19 +25,7 @@ AWS = "aws"
 DEFAULT_DATASET_EPOCH = "2024-01-01T00:00:00+00:00"
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer; set it to a whole number or unset it") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={value} must be at least {minimum}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{name}={value} must be at most {maximum}")
-    return value
+_int = env_vars.integer
 
 
 # Event times are epoch + seconds and become daily partitions: both ends must be dates Spark,
@@ -224,8 +213,6 @@ _CLUSTER_ID = re.compile(r"^j-[0-9A-Z]{4,}$")
 _GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
 _WORKGROUP = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _STREAM = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
 
 
 class _Reader:
@@ -263,12 +250,11 @@ class _Reader:
         return value.rstrip("/")
 
     def flag(self, name: str) -> bool:
-        raw = (self.e.get(name) or "").strip().lower()
-        if raw in _TRUE:
-            return True
-        if raw not in _FALSE:
-            self._fail(name, f"{name}={raw!r} must be 1 or 0 (true/false)")
-        return False
+        try:
+            return env_vars.switch(self.e, name, False)
+        except ConfigError as exc:
+            self._fail(name, str(exc))
+            return False
 
     def integer(self, name: str, default: int, minimum: int) -> int:
         try:

@@ -16,8 +16,8 @@ from authpulse_dagster.settings import Settings
     ("name", "value", "expected"),
     [
         ("AUTHPULSE_ENV", "bogus", "AUTHPULSE_ENV='bogus' is not 'local' or 'aws'"),
-        ("AUTHPULSE_MOTO_PORT", "70000", "AUTHPULSE_MOTO_PORT=70000 must be at most 65535"),
-        ("AUTHPULSE_MOTO_PORT", "http", "AUTHPULSE_MOTO_PORT='http' is not an integer"),
+        ("AUTHPULSE_MOTO_PORT", "70000", "AUTHPULSE_MOTO_PORT=70000 must be between 1 and 65535"),
+        ("AUTHPULSE_MOTO_PORT", "http", "AUTHPULSE_MOTO_PORT='http' is not a whole number"),
         ("AUTHPULSE_DATASET_EPOCH", "9999-12-31", "passes 9999-12-31"),
         ("AUTHPULSE_DATASET_EPOCH", "1969-12-31", "is before 1970-01-01"),
         ("AUTHPULSE_DATASET_EPOCH", "yesterday", "is not an ISO-8601 date"),

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Callable
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from authpulse_dagster.api import export as triage_export
 from authpulse_dagster.api import keys as keymod
@@ -98,6 +99,11 @@ class TriageCache:
                 threading.Thread(target=self._refresh_and_release, daemon=True).start()
         return self._states
 
+    @property
+    def warm(self) -> bool:
+        """Whether :meth:`states` answers from memory (it reads the store only the first time)."""
+        return self._at != float("-inf")
+
     def _refresh_and_release(self) -> None:
         try:
             fresh = {s.alert_id: s for s in self.store.list_triage()}
@@ -126,6 +132,13 @@ class KeyCache:
         self.store = store
         self.seconds = seconds
         self._keys: dict[str, tuple[ApiKey, float]] = {}
+
+    def fresh(self, key_id: str) -> ApiKey | None:
+        """The key from memory if it was read less than ``seconds`` ago, else None (then :meth:`get` reads the store)."""
+        cached = self._keys.get(key_id)
+        if cached is not None and time.monotonic() - cached[1] < self.seconds:
+            return cached[0]
+        return None
 
     def get(self, key_id: str) -> ApiKey | None:
         cached = self._keys.get(key_id)
@@ -210,7 +223,11 @@ def create_app(
 
     documented_query: dict[tuple[str, str], frozenset[str]] = {}
 
-    def known_query_params(request: Request) -> None:
+    # The hot path (the auth dependency, the query check, the alert list) is async and answers from memory:
+    # a sync handler or dependency costs a thread-pool hop each, which at 200 requests/s on two cores was
+    # most of the latency. What may block (a key read from DynamoDB, the first load of a cache) runs in
+    # the thread pool.
+    async def known_query_params(request: Request) -> None:
         """Refuse query parameters the operation does not document (422).
 
         Why: a misspelt filter (``?severty=high``) silently ignored returns
@@ -244,12 +261,12 @@ def create_app(
     install_errors(app)
 
     def authenticated(needed: str) -> Callable[..., ApiKey]:
-        def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> ApiKey:
+        async def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> ApiKey:
             challenge = {"WWW-Authenticate": "Bearer"}
             if credentials is None or credentials.scheme.lower() != "bearer":
                 raise ApiError(401, "send an API key as `Authorization: Bearer <key>`", headers=challenge)
             parsed = keymod.parse(credentials.credentials)
-            key = key_cache.get(parsed[0]) if parsed else None
+            key = (key_cache.fresh(parsed[0]) or await run_in_threadpool(key_cache.get, parsed[0])) if parsed else None
             # One answer for unknown, wrong and revoked keys: a caller learns nothing about which.
             if key is None or not keymod.matches(key.hash, *parsed) or not key.active:  # type: ignore[misc]
                 raise ApiError(401, "the API key is unknown or revoked", headers={**challenge, "WWW-Authenticate": 'Bearer error="invalid_token"'})
@@ -291,7 +308,7 @@ def create_app(
 
     @app.get("/v1/alerts", response_model=AlertPage, tags=["alerts"], responses=_responses(*READ_ERRORS, 409),
              summary="Alerts, newest day first, filtered, with cursor pagination")
-    def list_alerts(
+    async def list_alerts(
         _: ApiKey = reader,
         since: Annotated[date | None, Query(description="First day (YYYY-MM-DD), inclusive")] = None,
         until: Annotated[date | None, Query(description="Last day (YYYY-MM-DD), inclusive")] = None,
@@ -304,8 +321,8 @@ def create_app(
     ) -> AlertPage:
         if since and until and since > until:
             raise ApiError(400, "since is after until")
-        rows = lakehouse_call(lakehouse.alerts)
-        states = triage_cache.states()
+        rows = lakehouse_call(lakehouse.alerts) if lakehouse.warm else await run_in_threadpool(lakehouse_call, lakehouse.alerts)
+        states = triage_cache.states() if triage_cache.warm else await run_in_threadpool(triage_cache.states)
         start = 0
         if cursor:
             start = bisect.bisect_right([r.sort_key for r in rows], decode_cursor(cursor)) if rows else 0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from authpulse_dagster import env_vars
 from authpulse_dagster.errors import ConfigError
 from authpulse_dagster.settings import LOCAL, Settings
 
@@ -21,17 +22,7 @@ DEFAULT_PORT = 8080
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, minimum: float, maximum: float) -> float:
-    raw = (environ.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number; set it to a number or unset it") from None
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name}={raw} must be between {minimum:g} and {maximum:g}")
-    return value
+_number = env_vars.number
 
 
 @dataclass(frozen=True)

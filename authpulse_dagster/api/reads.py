@@ -110,6 +110,11 @@ class Lakehouse:
 
     # --- the alert list ---------------------------------------------------------------
 
+    @property
+    def warm(self) -> bool:
+        """Whether :meth:`alerts` answers from memory (only the first call reads the table on the caller's thread)."""
+        return self._alerts is not None
+
     def alerts(self) -> list[AlertRow]:
         """Every alert in list order, at most ``cache_seconds`` behind the table."""
         due = time.monotonic() - self._checked >= self.cache_seconds

@@ -21,8 +21,8 @@ jobs and ``authpulse stream``):
   has ended while the lease says the driver still runs, the step is cancelled
   and its YARN application killed by tag (``yarn application -kill`` run as a step).
 - **status** is the step's state plus the job's CloudWatch metrics
-  (``MillisBehindLatest``, ``ProcessingLag``, ``RecordsProcessed`` in
-  ``AUTHPULSE_METRICS_NAMESPACE``, dimension ``StreamName``).
+  (``MillisBehindLatest``, ``ProcessingLag``, ``RecordsProcessed``, ``RecordsPerSecond``,
+  ``StateRows``, ``StateMemoryBytes`` in ``AUTHPULSE_METRICS_NAMESPACE``, dimension ``StreamName``).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ _STATE = {
     "PENDING": "running", "RUNNING": "running", "CANCEL_PENDING": "running",
     "COMPLETED": "stopped", "CANCELLED": "stopped", "INTERRUPTED": "stopped", "FAILED": "failed",
 }
-_METRICS = (("MillisBehindLatest", "Maximum"), ("ProcessingLag", "Maximum"), ("RecordsProcessed", "Sum"))
+_METRICS = (("MillisBehindLatest", "Maximum"), ("ProcessingLag", "Maximum"), ("RecordsProcessed", "Sum"),
+            ("RecordsPerSecond", "Average"), ("StateRows", "Maximum"), ("StateMemoryBytes", "Maximum"))
 
 
 class EmrStreamingJobResource(StreamingJobResource):

@@ -26,6 +26,19 @@ class BatchMetrics:
     batch_seconds: float
     millis_behind_latest: int | None
     processing_lag_ms: int | None
+    records_per_second: float | None = None
+    # The dedup state store after the previous batch (Spark reports a batch's state once it has ended).
+    state_rows: int | None = None
+    state_bytes: int | None = None
+
+
+def state_store(progress: dict | None) -> tuple[int | None, int | None]:
+    """(rows, memory bytes) of a query's state stores in its last progress, summed over operators."""
+    operators = (progress or {}).get("stateOperators") or []
+    if not operators:
+        return None, None
+    return (sum(int(op.get("numRowsTotal", 0)) for op in operators),
+            sum(int(op.get("memoryUsedBytes", 0)) for op in operators))
 
 
 def publish(settings: Settings, stream: str, m: BatchMetrics, client=None) -> bool:
@@ -38,6 +51,9 @@ def publish(settings: Settings, stream: str, m: BatchMetrics, client=None) -> bo
         ("BatchDuration", m.batch_seconds * 1000.0, "Milliseconds"),
         ("MillisBehindLatest", m.millis_behind_latest, "Milliseconds"),
         ("ProcessingLag", m.processing_lag_ms, "Milliseconds"),
+        ("RecordsPerSecond", m.records_per_second, "Count/Second"),
+        ("StateRows", m.state_rows, "Count"),
+        ("StateMemoryBytes", m.state_bytes, "Bytes"),
     ]
     try:
         (client or aws_client("cloudwatch", settings)).put_metric_data(

@@ -73,7 +73,7 @@ class BatchReport:
     days: list[str]
     batch_seconds: float
     millis_behind_latest: int | None
-    processing_lag_ms: int | None
+    processing_lag_ms: int | None  # batch end - the oldest Kinesis arrival in it: the longest any record waited
     skipped_tables: list[str]
     finished_at: str
     redelivered: int = 0  # copies of events already kept (bronze only)
@@ -84,6 +84,9 @@ class BatchReport:
     # Seconds per phase, to see where a batch's time goes ("read+dedup" is the source and the state
     # store: Spark runs them when the batch's first action asks for its rows).
     phases: dict[str, float] = field(default_factory=dict)
+    records_per_second: float | None = None
+    state_rows: int | None = None  # the dedup state after the previous batch (metrics.state_store)
+    state_bytes: int | None = None
 
 
 def stream_id_for(stream: str, checkpoint: str) -> str:
@@ -109,6 +112,7 @@ class BatchProcessor:
         self.publish_metrics = publish_metrics
         self.opts = ParseOptions(settings.dataset_epoch, settings.max_line_bytes, settings.max_dataset_seconds)
         self.last: BatchReport | None = None
+        self.query = None  # set by start_query: its last progress gives the state store's size
         # Recent batches (bounded: the job runs for days); the demo reads them to report.
         self.history: deque[BatchReport] = deque(maxlen=10_000)
 
@@ -121,6 +125,8 @@ class BatchProcessor:
             write_status(self.settings, {**(asdict(self.last) if self.last else {}), "state": "failed", "pid": os.getpid(),
                                          "failed_batch_id": batch_id, "error": first_line(exc)})
             raise
+        rows, size = metrics.state_store(self.query.lastProgress if self.query is not None else None)
+        self.last.state_rows, self.last.state_bytes = rows, size
         self.history.append(self.last)
         write_status(self.settings, {"state": "running", "pid": os.getpid(), **asdict(self.last)})
         if self.publish_metrics:
@@ -129,7 +135,8 @@ class BatchProcessor:
                 self.stream_name,
                 metrics.BatchMetrics(
                     self.last.records, self.last.quarantined, self.last.late, self.last.batch_seconds,
-                    self.last.millis_behind_latest, self.last.processing_lag_ms,
+                    self.last.millis_behind_latest, self.last.processing_lag_ms, self.last.records_per_second,
+                    self.last.state_rows, self.last.state_bytes,
                 ),
             )
 
@@ -159,7 +166,9 @@ class BatchProcessor:
         stats = records.agg(
             F.count(F.lit(1)).alias("n"),
             F.max("millis_behind_latest").alias("behind"),
-            F.max("arrival_ts").alias("newest_arrival"),
+            # The record that waited longest: after a stall the catch-up batch also holds fresh records,
+            # so the newest arrival would hide the lag the stall caused.
+            F.min("arrival_ts").alias("oldest_arrival"),
             F.sum((F.col("delivery") == REDELIVERED).cast("long")).alias("redelivered"),
         ).first()
         phase("read+dedup")
@@ -209,10 +218,11 @@ class BatchProcessor:
             refreshed, refresh_s = True, round(self._last_refresh - refresh_started, 3)
             phase("refresh")
 
-        newest = stats["newest_arrival"]
-        lag_ms = int((datetime.now(timezone.utc) - newest.astimezone(timezone.utc)).total_seconds() * 1000) if newest else None
+        oldest = stats["oldest_arrival"]
+        lag_ms = int((datetime.now(timezone.utc) - oldest.astimezone(timezone.utc)).total_seconds() * 1000) if oldest else None
         for df in (events, parsed, records):
             df.unpersist()
+        seconds = round(time.monotonic() - started, 3)
         return BatchReport(
             batch_id=batch_id,
             records=int(stats["n"]),
@@ -220,7 +230,8 @@ class BatchProcessor:
             late=added.get(LATE_EVENTS.name, 0),
             silver_rows=added.get(AUTH_EVENTS.name, 0),
             days=[d.isoformat() for d in days],
-            batch_seconds=round(time.monotonic() - started, 3),
+            batch_seconds=seconds,
+            records_per_second=round(int(stats["n"]) / seconds, 1) if seconds > 0 else None,
             millis_behind_latest=stats["behind"],
             processing_lag_ms=lag_ms,
             skipped_tables=skipped,
@@ -318,7 +329,9 @@ def start_query(
     )
     opts = ParseOptions(settings.dataset_epoch, settings.max_line_bytes, settings.max_dataset_seconds)
     writer = streaming_plan(source, opts, dedup_ttl_hours).writeStream.foreachBatch(processor).option("checkpointLocation", checkpoint).queryName("authpulse_stream")
-    return writer.trigger(processingTime=f"{trigger_seconds} seconds").start(), processor
+    query = writer.trigger(processingTime=f"{trigger_seconds} seconds").start()
+    processor.query = query
+    return query, processor
 
 
 def drain(query, processor: BatchProcessor | None = None) -> None:

@@ -28,30 +28,10 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
+from authpulse_dagster import env_vars
 from authpulse_dagster.errors import ConfigError
 
-ON, OFF = "on", "off"
-
-
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None) -> int:
-    raw = (environ.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to one or unset it") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ConfigError(f"{name}={value} must be {bound}")
-    return value
-
-
-def _switch(environ: Mapping[str, str], name: str, default: str) -> bool:
-    raw = (environ.get(name) or default).strip().lower()
-    if raw not in (ON, OFF):
-        raise ConfigError(f"{name}={raw!r} must be 'on' or 'off'")
-    return raw == ON
+_int = env_vars.integer
 
 
 @dataclass(frozen=True)
@@ -89,12 +69,12 @@ class OpsConfig:
         aws = (e.get("AUTHPULSE_ENV") or "").strip().lower() == "aws"
         schedule_hour = _int(e, "AUTHPULSE_SCHEDULE_HOUR", 1, 0, 22)
         return cls(
-            sensors_on=_switch(e, "AUTHPULSE_SENSORS", OFF if aws else ON),
+            sensors_on=env_vars.switch(e, "AUTHPULSE_SENSORS", not aws),
             lag_warn_ms=_int(e, "AUTHPULSE_LAG_WARN_MS", 60_000, 1),
             lag_critical_ms=_int(e, "AUTHPULSE_LAG_CRITICAL_MS", 300_000, 1),
             lag_window_minutes=_int(e, "AUTHPULSE_LAG_WINDOW_MINUTES", 5, 1, 24 * 60),
             stall_seconds=_int(e, "AUTHPULSE_STREAM_STALL_SECONDS", 300, 10),
-            stream_restart=_switch(e, "AUTHPULSE_STREAM_RESTART", OFF),
+            stream_restart=env_vars.switch(e, "AUTHPULSE_STREAM_RESTART", False),
             schedule_hour=schedule_hour,
             freshness_hour=_int(e, "AUTHPULSE_FRESHNESS_HOUR", min(schedule_hour + 2, 23), 1, 23),
             sensor_interval_seconds=_int(e, "AUTHPULSE_SENSOR_INTERVAL_SECONDS", 30, 5),

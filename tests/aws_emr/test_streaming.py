@@ -122,11 +122,13 @@ def test_status_reads_the_step_and_the_jobs_cloudwatch_metrics(stream_cluster: F
     resource = EmrStreamingJobResource()
     settings = Settings.from_env()
     assert resource.status().state == "not started"
-    metrics.publish(settings, settings.stream_name, metrics.BatchMetrics(500, 3, 1, 2.5, 1234, 5678))
+    metrics.publish(settings, settings.stream_name, metrics.BatchMetrics(500, 3, 1, 2.5, 1234, 5678, 200.0, 480, 65_536))
     status = resource.status()
     assert status.state == "not started"
     assert status.millis_behind_latest == 1234 and status.processing_lag_ms == 5678
     assert status.detail["metrics"]["RecordsProcessed"] == 500
+    assert status.detail["metrics"]["RecordsPerSecond"] == 200.0
+    assert status.detail["metrics"]["StateRows"] == 480 and status.detail["metrics"]["StateMemoryBytes"] == 65_536
     assert status.last_progress is not None
 
 

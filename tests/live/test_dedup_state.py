@@ -97,10 +97,14 @@ def test_a_redelivery_after_a_restart_is_found_in_the_checkpointed_state(aws_env
     checkpoint = str(tmp_path / "checkpoint")
 
     put_all(kinesis, settings.stream_name, rows)
-    query, first = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=500, publish_metrics=False)
+    query, first = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=100, publish_metrics=False)
     drain(query, first)
     assert query.exception() is None
     assert sum(r.records for r in first.history) == len(rows), (list(first.history), query.recentProgress[-2:])
+    # Each batch reports the state store as the batch before left it (what the metrics publish).
+    assert len(first.history) >= 2 and first.history[0].state_rows is None
+    assert all(r.state_rows > 0 and r.state_bytes > 0 for r in list(first.history)[1:]), list(first.history)
+    assert all(r.records_per_second > 0 for r in first.history)
     catalog = load_catalog(settings)
     silver = catalog.load_table("authpulse.auth_events").scan().to_arrow()
     quarantined = catalog.load_table("authpulse.quarantine").scan().to_arrow().num_rows

@@ -326,10 +326,14 @@ def test_speedup_never_sends_an_event_early(aws_resources, aws_env, tmp_path, mo
     report = replay(path, "lanl2014", aws_env, progress=False, speedup=50)  # 99 s in ~2 s
 
     assert report.sent == 301
+    first = spy.calls[0]
+    first_time = min(r["dataset_time"] for r in first["records"] if r["dataset_time"] is not None)
     for call in spy.calls:
         times = [r["dataset_time"] for r in call["records"] if r["dataset_time"] is not None]
         assert call["t"] - started >= (max(times) - 1000) / 50  # never early...
-        assert call["t"] - started <= (min(times) - 1000) / 50 + 1.0  # ...and not much late
+        # ...and not much late, measured from the first put: the time before it (the client, the
+        # first connection to moto) is set-up, and took 1.5 s once on a loaded CI machine
+        assert call["t"] - first["t"] <= (min(times) - first_time) / 50 + 1.0
     assert len(spy.calls) > 20  # paced in small steps, not one burst
     assert 99 / 50 <= report.seconds < 99 / 50 * 1.5
     garbage = next(r for c in spy.calls for r in c["records"] if r["dataset_time"] is None)

@@ -179,7 +179,7 @@ def test_escalation_to_critical_is_sent_once_per_episode():
     ({"AUTHPULSE_LAG_WARN_MS": "soon"}, "AUTHPULSE_LAG_WARN_MS='soon' is not a whole number"),
     ({"AUTHPULSE_LAG_WARN_MS": "5000", "AUTHPULSE_LAG_CRITICAL_MS": "100"}, "must be at least the warning one"),
     ({"AUTHPULSE_LAG_WINDOW_MINUTES": "0"}, "AUTHPULSE_LAG_WINDOW_MINUTES=0 must be between 1 and 1440"),
-    ({"AUTHPULSE_SENSORS": "maybe"}, "AUTHPULSE_SENSORS='maybe' must be 'on' or 'off'"),
+    ({"AUTHPULSE_SENSORS": "maybe"}, "AUTHPULSE_SENSORS='maybe' must be on or off"),
     ({"AUTHPULSE_SCHEDULE_HOUR": "5", "AUTHPULSE_FRESHNESS_HOUR": "4"}, "AUTHPULSE_FRESHNESS_HOUR=4 must be later"),
 ])
 def test_bad_settings_are_one_line_config_errors(env, message):
