@@ -59,8 +59,15 @@ def test_the_state_carries_an_id_s_first_copy_and_places_into_later_batches(spar
     """A real streaming query (file source, RocksDB state): batch 2 is judged against batch 1's state."""
     from pyspark.sql.types import _parse_datatype_string
 
-    incoming, checkpoint = tmp_path / "in", tmp_path / "checkpoint"
+    incoming, staging, checkpoint = tmp_path / "in", tmp_path / "staging", tmp_path / "checkpoint"
     incoming.mkdir()
+
+    def land(rows: list[tuple], name: str) -> None:
+        # Written aside and moved in with one rename: the running query lists the folder all the time,
+        # and a write's files appear one by one, so it could take a batch's rows as two batches.
+        spark.createDataFrame(rows, ROW_DDL).write.parquet(str(staging / name))
+        (staging / name).rename(incoming / name)
+
     seen: list[dict] = []
     spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
     # As the job runs it: timeouts would otherwise run a batch per trigger and processAllAvailable never returns.
@@ -70,14 +77,14 @@ def test_the_state_carries_an_id_s_first_copy_and_places_into_later_batches(spar
              .foreachBatch(lambda df, _: seen.extend(r.asDict() for r in df.collect())).start())
     try:
         first = _rows((b"", "lanl2014"), (b"", "lanl2014"), places=[("auth.txt", 7), ("auth.txt", 9)])
-        spark.createDataFrame(first, ROW_DDL).write.parquet(str(incoming / "1"))
+        land(first, "1")
         query.processAllAvailable()
         assert [r["delivery"] for r in sorted(seen, key=lambda r: r["sequence_number"])] == [FIRST, DUPLICATE]
         seen.clear()
         # A retry of line 9, a third line with the same bytes, other bytes under the same id.
         later = _rows((b"", "lanl2014"), (b"", "lanl2014"), (b"x", "lanl2014"), start=10,
                       places=[("auth.txt", 9), ("auth.txt", 12), ("auth.txt", 13)])
-        spark.createDataFrame(later, ROW_DDL).write.parquet(str(incoming / "2"))
+        land(later, "2")
         query.processAllAvailable()
         assert [r["delivery"] for r in sorted(seen, key=lambda r: r["sequence_number"])] == [REDELIVERED, DUPLICATE, CONFLICT]
     finally:

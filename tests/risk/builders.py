@@ -119,3 +119,26 @@ def routine_inputs(spark: SparkSession) -> RiskInputs:
             setattr(inputs, name, getattr(inputs, name).cache())
         _ROUTINE[key] = inputs
     return _ROUTINE[key]
+
+
+_SCORED: dict[tuple, tuple[RiskInputs, DataFrame]] = {}
+
+
+def scored(spark: SparkSession, ev: Events, config: RiskConfig | None = None) -> tuple[RiskInputs, DataFrame]:
+    """:func:`build` plus every rule's scores for the target day, computed once per distinct history.
+
+    The inputs are materialized as the risk step reads them (from tables, not from the gold
+    transforms' lineage): all thirteen rules read them, and recomputing that lineage per rule was
+    most of a scoring test's minute. Tests in several modules share the same scenarios.
+    """
+    config = config or RiskConfig()
+    key = (id(spark), tuple(ev.rows), repr(config))
+    if key not in _SCORED:
+        from authpulse_dagster.risk import scoring
+
+        inputs = build(spark, ev, config)
+        for name in ("events", "pairs", "behavior", "hosts", "routes"):
+            setattr(inputs, name, getattr(inputs, name).localCheckpoint())
+        # localCheckpoint cuts the lineage: the tests build more plans on top of the scores.
+        _SCORED[key] = inputs, scoring.score_events(inputs, scoring.rule_hits(inputs)).localCheckpoint()
+    return _SCORED[key]

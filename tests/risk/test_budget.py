@@ -8,7 +8,7 @@ import pytest
 
 from authpulse_dagster.risk import budget, scoring
 from authpulse_dagster.risk.config import RiskConfig
-from tests.risk.builders import TARGET, build, normal_history, target_day_routine
+from tests.risk.builders import TARGET, normal_history, scored, target_day_routine
 
 NOW = datetime(2024, 2, 1, tzinfo=timezone.utc)
 DAY = date(2024, 1, 20)
@@ -55,9 +55,7 @@ def lateral(spark):
     ev = target_day_routine(normal_history())
     for i in range(15):
         ev.add(f"lat-{i}", TARGET, "U1", f"X{i}", 13, 2 * i)
-    inputs = build(spark, ev)
-    scores = scoring.score_events(inputs, scoring.rule_hits(inputs)).localCheckpoint()
-    return inputs, scores
+    return scored(spark, ev)
 
 
 def test_alerts_one_per_user_day_with_stable_id_and_creation_time(lateral, spark):

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from pyspark.sql import functions as F
 
-from authpulse_dagster.risk import hosts, scoring
+from authpulse_dagster.risk import hosts
 from authpulse_dagster.risk.config import RiskConfig
 from authpulse_dagster.transforms import gold
-from tests.risk.builders import SCHEMA, TARGET, Events, build, day_of, normal_history, target_day_routine
+from tests.risk.builders import SCHEMA, TARGET, Events, day_of, normal_history, scored, target_day_routine
 
 HOST_SCHEMA = (
     "computer_id string, event_date date, users_in long, new_users_in long, new_sources_in long, users_out long, "
@@ -27,9 +27,7 @@ def _host_daily(spark, ev: Events, days: list[int], earlier=None, with_scores: b
     df = spark.createDataFrame(rows, SCHEMA)
     pairs, routes = gold.user_host_daily(df), gold.user_route_daily(df)
     if with_scores and max(days) == TARGET:
-        inputs = build(spark, ev)
-        # Cut as the step's table read would be: the scoring lineage is not host_risk_daily's to plan.
-        scores = scoring.score_events(inputs, scoring.rule_hits(inputs)).localCheckpoint()
+        _, scores = scored(spark, ev)  # materialized, as the step reads risk_scores from its table
     else:
         scores = spark.createDataFrame([], "user_id string, event_date date, score int, computer_id string, src_computer_id string")
     earlier = earlier if earlier is not None else spark.createDataFrame([], HOST_SCHEMA)

@@ -10,7 +10,7 @@ import pytest
 from authpulse_dagster.risk import scoring
 from authpulse_dagster.risk.config import RiskConfig
 from authpulse_dagster.risk.rules import RULES
-from tests.risk.builders import TARGET, build, normal_history, target_day_routine
+from tests.risk.builders import TARGET, normal_history, scored, target_day_routine
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +19,7 @@ def lateral(spark):
     ev = target_day_routine(normal_history())
     for i in range(15):
         ev.add(f"lat-{i}", TARGET, "U1", f"X{i}", 13, 2 * i)
-    inputs = build(spark, ev)
-    # localCheckpoint cuts the lineage: the tests below build more plans on top of it.
-    scores = scoring.score_events(inputs, scoring.rule_hits(inputs)).localCheckpoint()
-    return inputs, scores
+    return scored(spark, ev)
 
 
 def test_event_score_combines_weights_like_probabilities(lateral):
