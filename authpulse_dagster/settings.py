@@ -25,7 +25,6 @@ AWS = "aws"
 DEFAULT_DATASET_EPOCH = "2024-01-01T00:00:00+00:00"
 
 
-_int = env_vars.integer
 
 
 # Event times are epoch + seconds and become daily partitions: both ends must be dates Spark,
@@ -136,28 +135,28 @@ class Settings:
             # Refused, not guessed: a typo must neither reach for the cloud nor quietly run local.
             raise ConfigError(f"AUTHPULSE_ENV={env!r} is not {LOCAL!r} or {AWS!r}; set one of them or unset it (local)")
         aws = AwsSettings.from_env(e) if env == AWS else None
-        max_dataset_seconds = _int(e, "AUTHPULSE_MAX_DATASET_SECONDS", 3 * 365 * 86400, minimum=1)
+        max_dataset_seconds = env_vars.integer(e, "AUTHPULSE_MAX_DATASET_SECONDS", 3 * 365 * 86400, minimum=1)
         return cls(
             env=env,
             home=_home(e.get("AUTHPULSE_HOME"), env),
             dataset_epoch=_epoch(e.get("AUTHPULSE_DATASET_EPOCH") or DEFAULT_DATASET_EPOCH, max_dataset_seconds),
-            max_line_bytes=_int(e, "AUTHPULSE_MAX_LINE_BYTES", 1024, minimum=16),
+            max_line_bytes=env_vars.integer(e, "AUTHPULSE_MAX_LINE_BYTES", 1024, minimum=16),
             max_dataset_seconds=max_dataset_seconds,
-            lookback_days=_int(e, "AUTHPULSE_LOOKBACK_DAYS", 30, minimum=1),
-            moto_port=_int(e, "AUTHPULSE_MOTO_PORT", 4566, minimum=1, maximum=65535),
+            lookback_days=env_vars.integer(e, "AUTHPULSE_LOOKBACK_DAYS", 30, minimum=1),
+            moto_port=env_vars.integer(e, "AUTHPULSE_MOTO_PORT", 4566, minimum=1, maximum=65535),
             region=aws.region if aws else (e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1"),
             stream_name=e.get("AUTHPULSE_STREAM") or "authpulse-events",
-            stream_shards=_int(e, "AUTHPULSE_STREAM_SHARDS", 2, minimum=1),
+            stream_shards=env_vars.integer(e, "AUTHPULSE_STREAM_SHARDS", 2, minimum=1),
             alert_topic=e.get("AUTHPULSE_ALERT_TOPIC") or "authpulse-alerts",
             alert_queue=e.get("AUTHPULSE_ALERT_QUEUE") or "authpulse-alerts-local",
             metrics_namespace=e.get("AUTHPULSE_METRICS_NAMESPACE") or "AuthPulse",
             step_mode=_choice(e, "AUTHPULSE_STEP_MODE", ("in_process", "pipes"), "in_process"),
-            snapshot_retention_hours=_int(e, "AUTHPULSE_SNAPSHOT_RETENTION_HOURS", 120, minimum=1),
-            snapshot_retain_last=_int(e, "AUTHPULSE_SNAPSHOT_RETAIN_LAST", 50, minimum=1),
-            orphan_file_age_hours=_int(e, "AUTHPULSE_ORPHAN_FILE_AGE_HOURS", 24, minimum=1),
-            max_run_days=_int(e, "AUTHPULSE_MAX_RUN_DAYS", 400, minimum=1),
+            snapshot_retention_hours=env_vars.integer(e, "AUTHPULSE_SNAPSHOT_RETENTION_HOURS", 120, minimum=1),
+            snapshot_retain_last=env_vars.integer(e, "AUTHPULSE_SNAPSHOT_RETAIN_LAST", 50, minimum=1),
+            orphan_file_age_hours=env_vars.integer(e, "AUTHPULSE_ORPHAN_FILE_AGE_HOURS", 24, minimum=1),
+            max_run_days=env_vars.integer(e, "AUTHPULSE_MAX_RUN_DAYS", 400, minimum=1),
             triage_uri=_triage_uri(e.get("AUTHPULSE_TRIAGE_URI")),
-            suppression_days=_int(e, "AUTHPULSE_SUPPRESSION_DAYS", 7, minimum=0, maximum=3650),
+            suppression_days=env_vars.integer(e, "AUTHPULSE_SUPPRESSION_DAYS", 7, minimum=0, maximum=3650),
             api_table=_api_table(e.get("AUTHPULSE_API_TABLE")),
             aws=aws,
         )
@@ -258,7 +257,7 @@ class _Reader:
 
     def integer(self, name: str, default: int, minimum: int) -> int:
         try:
-            return _int(self.e, name, default, minimum)
+            return env_vars.integer(self.e, name, default, minimum)
         except ConfigError as exc:
             self._fail(name, str(exc))
             return default

@@ -22,7 +22,6 @@ DEFAULT_PORT = 8080
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
-_number = env_vars.number
 
 
 @dataclass(frozen=True)
@@ -48,13 +47,13 @@ class ApiSettings:
                     f"AUTHPULSE_API_CORS_ORIGINS has {origin!r}; list exact origins such as https://soc.example.com (no '*')"
                 )
         return cls(
-            rate_per_second=_number(e, "AUTHPULSE_API_RATE_LIMIT", 20.0, 0.1, 100_000),
-            burst=int(_number(e, "AUTHPULSE_API_BURST", 40, 1, 1_000_000)),
-            max_body_bytes=int(_number(e, "AUTHPULSE_API_MAX_BODY_BYTES", 16 * 1024, 256, 10 * 1024 * 1024)),
+            rate_per_second=env_vars.number(e, "AUTHPULSE_API_RATE_LIMIT", 20.0, 0.1, 100_000),
+            burst=int(env_vars.number(e, "AUTHPULSE_API_BURST", 40, 1, 1_000_000)),
+            max_body_bytes=int(env_vars.number(e, "AUTHPULSE_API_MAX_BODY_BYTES", 16 * 1024, 256, 10 * 1024 * 1024)),
             cors_origins=origins,
-            cache_seconds=_number(e, "AUTHPULSE_API_CACHE_SECONDS", 2.0, 0.0, 3600),
-            key_cache_seconds=_number(e, "AUTHPULSE_API_KEY_CACHE_SECONDS", 2.0, 0.0, 300),
-            query_row_limit=int(_number(e, "AUTHPULSE_API_QUERY_ROW_LIMIT", 1000, 1, 100_000)),
+            cache_seconds=env_vars.number(e, "AUTHPULSE_API_CACHE_SECONDS", 2.0, 0.0, 3600),
+            key_cache_seconds=env_vars.number(e, "AUTHPULSE_API_KEY_CACHE_SECONDS", 2.0, 0.0, 300),
+            query_row_limit=int(env_vars.number(e, "AUTHPULSE_API_QUERY_ROW_LIMIT", 1000, 1, 100_000)),
         )
 
 

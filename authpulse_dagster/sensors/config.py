@@ -31,7 +31,6 @@ from typing import Mapping
 from authpulse_dagster import env_vars
 from authpulse_dagster.errors import ConfigError
 
-_int = env_vars.integer
 
 
 @dataclass(frozen=True)
@@ -67,17 +66,17 @@ class OpsConfig:
         e = os.environ if environ is None else environ
         # Sensors act on their own (alerts, restarts, backfills); in AWS that must be a deliberate choice.
         aws = (e.get("AUTHPULSE_ENV") or "").strip().lower() == "aws"
-        schedule_hour = _int(e, "AUTHPULSE_SCHEDULE_HOUR", 1, 0, 22)
+        schedule_hour = env_vars.integer(e, "AUTHPULSE_SCHEDULE_HOUR", 1, 0, 22)
         return cls(
             sensors_on=env_vars.switch(e, "AUTHPULSE_SENSORS", not aws),
-            lag_warn_ms=_int(e, "AUTHPULSE_LAG_WARN_MS", 60_000, 1),
-            lag_critical_ms=_int(e, "AUTHPULSE_LAG_CRITICAL_MS", 300_000, 1),
-            lag_window_minutes=_int(e, "AUTHPULSE_LAG_WINDOW_MINUTES", 5, 1, 24 * 60),
-            stall_seconds=_int(e, "AUTHPULSE_STREAM_STALL_SECONDS", 300, 10),
+            lag_warn_ms=env_vars.integer(e, "AUTHPULSE_LAG_WARN_MS", 60_000, 1),
+            lag_critical_ms=env_vars.integer(e, "AUTHPULSE_LAG_CRITICAL_MS", 300_000, 1),
+            lag_window_minutes=env_vars.integer(e, "AUTHPULSE_LAG_WINDOW_MINUTES", 5, 1, 24 * 60),
+            stall_seconds=env_vars.integer(e, "AUTHPULSE_STREAM_STALL_SECONDS", 300, 10),
             stream_restart=env_vars.switch(e, "AUTHPULSE_STREAM_RESTART", False),
             schedule_hour=schedule_hour,
-            freshness_hour=_int(e, "AUTHPULSE_FRESHNESS_HOUR", min(schedule_hour + 2, 23), 1, 23),
-            sensor_interval_seconds=_int(e, "AUTHPULSE_SENSOR_INTERVAL_SECONDS", 30, 5),
+            freshness_hour=env_vars.integer(e, "AUTHPULSE_FRESHNESS_HOUR", min(schedule_hour + 2, 23), 1, 23),
+            sensor_interval_seconds=env_vars.integer(e, "AUTHPULSE_SENSOR_INTERVAL_SECONDS", 30, 5),
         )
 
     @property

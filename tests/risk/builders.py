@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from pyspark.sql import DataFrame, SparkSession
 
+from authpulse_dagster.risk import scoring
 from authpulse_dagster.risk.config import RiskConfig
 from authpulse_dagster.risk.inputs import RiskInputs
 from authpulse_dagster.transforms import gold
@@ -134,8 +135,6 @@ def scored(spark: SparkSession, ev: Events, config: RiskConfig | None = None) ->
     config = config or RiskConfig()
     key = (id(spark), tuple(ev.rows), repr(config))
     if key not in _SCORED:
-        from authpulse_dagster.risk import scoring
-
         inputs = build(spark, ev, config)
         for name in ("events", "pairs", "behavior", "hosts", "routes"):
             setattr(inputs, name, getattr(inputs, name).localCheckpoint())
