@@ -104,7 +104,8 @@ def test_a_redelivery_after_a_restart_is_found_in_the_checkpointed_state(aws_env
     checkpoint = str(tmp_path / "checkpoint")
 
     put_all(kinesis, settings.stream_name, rows)
-    query, first = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=100, publish_metrics=False)
+    query, first = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=100, publish_metrics=False,
+                                 refresh_seconds=3600)  # gold once, at the drain's end: the state is the subject
     drain(query, first)
     assert query.exception() is None
     assert sum(r.records for r in first.history) == len(rows), (list(first.history), query.recentProgress[-2:])
@@ -120,7 +121,8 @@ def test_a_redelivery_after_a_restart_is_found_in_the_checkpointed_state(aws_env
 
     copies = rows[: len(rows) // 3]
     put_all(kinesis, settings.stream_name, copies)
-    query, second = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=500, publish_metrics=False)
+    query, second = start_query(spark, settings, checkpoint, trigger_seconds=0, max_records=500, publish_metrics=False,
+                                  refresh_seconds=3600)
     drain(query, second)
     assert query.exception() is None
     assert sum(r.records for r in second.history) == len(copies)

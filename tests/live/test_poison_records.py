@@ -57,7 +57,8 @@ def _table(catalog, name):
 
 
 def test_every_poison_record_in_one_batch_fails_nothing(settings, catalog, spark):
-    processor = BatchProcessor(settings, "poison", "s", publish_metrics=False)
+    # No gold refresh: poison stops before silver, and gold and risk are built from silver alone.
+    processor = BatchProcessor(settings, "poison", "s", publish_metrics=False, refresh_seconds=3600)
     good = [v1(line) for line in GOOD]
     poison = [data for data, _ in POISON.values()]
     processor(as_batch(spark, _rows(good[:1] + poison + good[1:]), settings), 0)
@@ -104,7 +105,7 @@ def test_poison_records_through_kinesis_and_the_streaming_query(aws_env, aws_res
         kinesis.put_record(StreamName=settings.stream_name, Data=data, PartitionKey=f"k{i % 3}")
 
     query, processor = start_query(spark, settings, str(tmp_path / "checkpoint"), trigger_seconds=0, max_records=1000,
-                                   publish_metrics=False)
+                                   publish_metrics=False, refresh_seconds=3600)
     drain(query)
     assert query.exception() is None
     from authpulse_dagster.lakehouse.catalog import load_catalog

@@ -1,6 +1,6 @@
 """End to end through Kinesis: the producer, the Kinesis source and the streaming job as processes.
 
-The kill test replays ~55,000 events (with damaged lines) while the streaming
+The kill test replays ~21,000 events (with damaged lines) while the streaming
 job is killed with SIGKILL three times at random moments and restarted; in the
 end every record is in bronze exactly once, every valid event is in silver
 exactly once (or, if it fell behind the watermark, listed in late_events and
@@ -64,7 +64,7 @@ def _kill_job(job: StreamingJobResource) -> None:
 def test_streaming_job_survives_sigkill_three_times(aws_env, aws_resources, tmp_path):
     settings = aws_env
     data = tmp_path / "events.txt.gz"
-    stats = generate(data, users=120, computers=240, days=2, seed=21, events_per_user_day=100, corrupt_rate=0.002, progress=False)
+    stats = generate(data, users=80, computers=160, days=2, seed=21, events_per_user_day=100, corrupt_rate=0.002, progress=False)
     assert stats.events >= 20_000
     valid, bad = _expected(data, settings)
 
