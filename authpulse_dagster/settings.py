@@ -96,6 +96,43 @@ def parse_epoch(raw: str, name: str = "AUTHPULSE_DATASET_EPOCH") -> datetime:
     return value.astimezone(timezone.utc)
 
 
+_SPARK_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|yarn|spark://\S+|k8s://\S+)$")
+_JVM_MEMORY = re.compile(r"^\d+[kmgt]?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """How this process starts Spark. Locally it is the session's launch; on EMR ``master`` is ``yarn``
+    and the cluster's spark-submit made the session (``aws_emr/submit.py`` sets these variables there)."""
+
+    master: str = "local[*]"
+    driver_memory: str = "4g"
+    shuffle_partitions: int = 8
+    ui: bool = False
+    jars_dir: Path | None = None  # None: the folder `make jars` fills
+
+    @property
+    def local(self) -> bool:
+        return self.master.startswith("local")
+
+    @classmethod
+    def from_env(cls, e: Mapping[str, str]) -> "SparkSettings":
+        master = (e.get("AUTHPULSE_SPARK_MASTER") or "local[*]").strip()
+        if not _SPARK_MASTER.match(master):
+            raise ConfigError(f"AUTHPULSE_SPARK_MASTER={master!r} is not a Spark master; use local[*], local[N] or yarn")
+        memory = (e.get("AUTHPULSE_SPARK_DRIVER_MEMORY") or "4g").strip()
+        if not _JVM_MEMORY.match(memory):
+            raise ConfigError(f"AUTHPULSE_SPARK_DRIVER_MEMORY={memory!r} is not a JVM memory size; use e.g. 4g or 2048m")
+        jars = (e.get("AUTHPULSE_JARS_DIR") or "").strip()
+        return cls(
+            master=master,
+            driver_memory=memory,
+            shuffle_partitions=env_vars.integer(e, "AUTHPULSE_SPARK_SHUFFLE_PARTITIONS", 8, minimum=1),
+            ui=env_vars.switch(e, "AUTHPULSE_SPARK_UI", False),
+            jars_dir=Path(jars).expanduser() if jars else None,
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration. Build it with :meth:`from_env`."""
@@ -124,6 +161,7 @@ class Settings:
     triage_uri: str = ""
     suppression_days: int = 7
     api_table: str = "authpulse-api"  # the SOC API's DynamoDB table (keys, triage state, audit); `local up` creates it
+    spark: SparkSettings = field(default_factory=SparkSettings)
     # AWS resources; present (and validated) only when env == "aws". See AwsSettings.
     aws: "AwsSettings | None" = None
 
@@ -158,6 +196,7 @@ class Settings:
             triage_uri=_triage_uri(e.get("AUTHPULSE_TRIAGE_URI")),
             suppression_days=env_vars.integer(e, "AUTHPULSE_SUPPRESSION_DAYS", 7, minimum=0, maximum=3650),
             api_table=_api_table(e.get("AUTHPULSE_API_TABLE")),
+            spark=SparkSettings.from_env(e),
             aws=aws,
         )
 

@@ -26,7 +26,7 @@ from pyspark.sql import SparkSession
 from authpulse_dagster.errors import EnvironmentProblem
 from authpulse_dagster.lakehouse.spark_catalog import EXTENSIONS, SPARK_CATALOG, iceberg_spark_conf
 from authpulse_dagster.lakehouse.schemas import NAMESPACE
-from authpulse_dagster.settings import LOCAL, Settings
+from authpulse_dagster.settings import LOCAL, Settings, SparkSettings
 
 MIN_JAVA = 17
 LOG_LEVEL = "-Dlog4j2.level=WARN"
@@ -60,7 +60,7 @@ def _java_major(version_output: str) -> int | None:
 
 def local_jars(jars_dir: Path | None = None) -> list[str]:
     """The jars local Spark loads, or one clear line saying how to fetch them."""
-    folder = Path(os.environ.get("AUTHPULSE_JARS_DIR") or jars_dir or DEFAULT_JARS_DIR)
+    folder = Path(jars_dir or DEFAULT_JARS_DIR)
     jars = sorted(str(p) for p in folder.glob("*.jar")) if folder.is_dir() else []
     missing = [prefix for prefix in REQUIRED_JARS if not any(Path(j).name.startswith(prefix) for j in jars)]
     if missing:
@@ -71,31 +71,26 @@ def local_jars(jars_dir: Path | None = None) -> list[str]:
     return jars
 
 
-def _is_local(master: str) -> bool:
-    return master.startswith("local")
-
-
 def get_spark(settings: Settings, app_name: str = "authpulse") -> SparkSession:
     """The process's SparkSession with the ``authpulse`` catalog pointing at ``settings``' lakehouse."""
     active = SparkSession.getActiveSession()
-    spark = active if active is not None else _build(app_name)
+    spark = active if active is not None else _build(settings.spark, app_name)
     use_catalog(spark, settings)
     return spark
 
 
-def _build(app_name: str) -> SparkSession:
-    master = os.environ.get("AUTHPULSE_SPARK_MASTER", "local[*]")
+def _build(conf: SparkSettings, app_name: str) -> SparkSession:
     builder = SparkSession.builder.appName(app_name)
-    if _is_local(master):
+    if conf.local:
         check_java()
         # Python workers must run the interpreter that has pyspark and this package.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         builder = (
-            builder.master(master)
-            .config("spark.jars", ",".join(local_jars()))
-            .config("spark.driver.memory", os.environ.get("AUTHPULSE_SPARK_DRIVER_MEMORY", "4g"))
-            .config("spark.ui.enabled", os.environ.get("AUTHPULSE_SPARK_UI", "false"))
+            builder.master(conf.master)
+            .config("spark.jars", ",".join(local_jars(conf.jars_dir)))
+            .config("spark.driver.memory", conf.driver_memory)
+            .config("spark.ui.enabled", str(conf.ui).lower())
             # The local metastore is Iceberg's catalog; Spark's own Derby/Hive one is never used.
             .config("spark.sql.catalogImplementation", "in-memory")
             # The throughput collector: G1's concurrent threads compete with the tasks for a laptop's few
@@ -105,11 +100,11 @@ def _build(app_name: str) -> SparkSession:
     builder = (
         builder.config("spark.sql.extensions", EXTENSIONS)
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", os.environ.get("AUTHPULSE_SPARK_SHUFFLE_PARTITIONS", "8"))
+        .config("spark.sql.shuffle.partitions", str(conf.shuffle_partitions))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.showConsoleProgress", "false")
     )
-    if not _is_local(master):
+    if not conf.local:
         builder = builder.config("spark.driver.extraJavaOptions", LOG_LEVEL)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

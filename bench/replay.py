@@ -78,10 +78,10 @@ def drop_stream(settings, name: str) -> None:
 
 def encoded_records(path: Path, settings) -> list[dict]:
     """The producer's own records for the file, so both sides send identical bytes."""
-    from authpulse_dagster.live.producer import MAX_RECORDS_PER_CALL, _chunks
+    from authpulse_dagster.live.replay_chunks import MAX_RECORDS_PER_CALL, encode_chunks
 
-    chunks = _chunks(path, "lanl2014", settings, after_line=0, window=(None, None), pacer=None,
-                     max_records=MAX_RECORDS_PER_CALL, limit=None)  # fmt: skip
+    chunks = encode_chunks(path, "lanl2014", settings, after_line=0, window=(None, None), pacer=None,
+                           max_records=MAX_RECORDS_PER_CALL, limit=None)  # fmt: skip
     return [entry for c in chunks for entry in c.entries]
 
 

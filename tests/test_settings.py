@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from authpulse_dagster.errors import ConfigError
-from authpulse_dagster.settings import Settings
+from authpulse_dagster.settings import Settings, SparkSettings
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,10 @@ from authpulse_dagster.settings import Settings
         ("AUTHPULSE_DATASET_EPOCH", "9999-12-31", "passes 9999-12-31"),
         ("AUTHPULSE_DATASET_EPOCH", "1969-12-31", "is before 1970-01-01"),
         ("AUTHPULSE_DATASET_EPOCH", "yesterday", "is not an ISO-8601 date"),
+        ("AUTHPULSE_SPARK_MASTER", "localhost", "AUTHPULSE_SPARK_MASTER='localhost' is not a Spark master"),
+        ("AUTHPULSE_SPARK_DRIVER_MEMORY", "4 GB", "AUTHPULSE_SPARK_DRIVER_MEMORY='4 GB' is not a JVM memory size"),
+        ("AUTHPULSE_SPARK_SHUFFLE_PARTITIONS", "0", "AUTHPULSE_SPARK_SHUFFLE_PARTITIONS=0 must be at least 1"),
+        ("AUTHPULSE_SPARK_UI", "maybe", "AUTHPULSE_SPARK_UI='maybe' must be on or off"),
     ],
 )
 def test_unusable_values_are_refused_by_name(tmp_path, name: str, value: str, expected: str) -> None:
@@ -63,3 +67,12 @@ def test_a_file_spanning_more_days_than_the_bound_is_refused_before_anything_run
     wide = Settings.from_env({"AUTHPULSE_HOME": str(tmp_path / "home"), "AUTHPULSE_MAX_RUN_DAYS": "2000"})
     first, last = day_range(wide, f, "lanl2014")
     assert (last - first).days + 1 == 1096
+
+
+def test_spark_launch_settings_are_read_with_the_rest(tmp_path) -> None:
+    home = str(tmp_path / "home")
+    assert Settings.from_env({"AUTHPULSE_HOME": home}).spark == SparkSettings()
+    s = Settings.from_env({"AUTHPULSE_HOME": home, "AUTHPULSE_SPARK_MASTER": "yarn", "AUTHPULSE_SPARK_DRIVER_MEMORY": "2048m",
+                           "AUTHPULSE_SPARK_SHUFFLE_PARTITIONS": "64", "AUTHPULSE_SPARK_UI": "on", "AUTHPULSE_JARS_DIR": str(tmp_path)})
+    assert s.spark == SparkSettings(master="yarn", driver_memory="2048m", shuffle_partitions=64, ui=True, jars_dir=tmp_path)
+    assert not s.spark.local and SparkSettings(master="local[2]").local

@@ -22,8 +22,9 @@ from authpulse_dagster.cli import cli, main
 from authpulse_dagster.cli.replay import replay as replay_command
 from authpulse_dagster.errors import ConfigError, InputError
 from authpulse_dagster.lanl.readers import iter_batches
-from authpulse_dagster.live import producer
-from authpulse_dagster.live.producer import MAX_BYTES_PER_CALL, default_checkpoint_path, replay
+from authpulse_dagster.live import producer, replay_sender
+from authpulse_dagster.live.producer import default_checkpoint_path, replay
+from authpulse_dagster.live.replay_chunks import MAX_BYTES_PER_CALL
 
 
 # ---------------------------------------------------------------- helpers
@@ -97,8 +98,8 @@ class PutSpy:
 
 @pytest.fixture
 def fast_backoff(monkeypatch):
-    monkeypatch.setattr(producer, "BACKOFF_BASE", 0.002)
-    monkeypatch.setattr(producer, "BACKOFF_CAP", 0.02)
+    monkeypatch.setattr(replay_sender, "BACKOFF_BASE", 0.002)
+    monkeypatch.setattr(replay_sender, "BACKOFF_CAP", 0.02)
 
 
 def run_cli(args: list[str]) -> int:
