@@ -290,6 +290,8 @@ HOST_RISK_DAILY = TableDef(
         _f(13, "related_users", _strings(100), "Users new to it that day, riskiest first (at most hosts.max_related_users)", True),
         _f(14, "top_reasons", _strings(101), "What drove the day score", True),
         _f(15, "model_version", StringType(), "Model version", True),
+        _f(16, "related_evidence", ListType(element_id=102, element_type=DoubleType(), element_required=False),
+           "Each related user's evidence on it, in related_users' order (what the host to user flow leaves out)"),
     ),
     sort_by=("computer_id",),
 )

@@ -16,8 +16,9 @@ How a score is made (README, "Risk scores"):
   in LANL 2015, a source computer) gets a day score from the users it sees
   for the first time against its own history and its peers', plus the
   evidence of the events those users had on it; a user's day score gets a
-  share of the riskiest host they were new on that day (risk flows both
-  ways), and both decay the same way;
+  share of the riskiest host they were new on that day, less what their own
+  events brought to it (risk flows both ways, never back to where it came
+  from), and both decay the same way;
 * the alert decision ranks users and hosts together by risk each day and
   alerts the top ``budget.per_1k_users`` per 1,000 users (of the trailing
   ``budget.population_days``) whose risk reaches ``budget.floor`` with
@@ -35,7 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MODEL_VERSION = "rules-v2"
+# rules-v3: the host to user flow leaves out the user's own evidence on the host.
+MODEL_VERSION = "rules-v3"
 
 
 @dataclass(frozen=True)

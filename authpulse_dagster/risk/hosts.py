@@ -166,7 +166,9 @@ def host_evidence(scores: DataFrame, first_seen: DataFrame, config: RiskConfig) 
     """Per computer and day: the risk its new users brought (top event scores above the floor, on it or from it).
 
     Also the related users, riskiest first: every user new to it that day,
-    ranked by the evidence of their events there.
+    ranked by the evidence of their events there, and that evidence
+    (``related_evidence``, same order), so the flow back to a user can leave
+    out what the user brought (``scoring.host_flow``).
     """
     floor = config.day_event_floor
     strong = scores.where(F.col("score") > floor).select(
@@ -193,6 +195,7 @@ def host_evidence(scores: DataFrame, first_seen: DataFrame, config: RiskConfig) 
             "computer_id",
             "event_date",
             F.slice(F.transform("r", lambda x: x["user_id"]), 1, config.hosts.max_related_users).alias("related_users"),
+            F.slice(F.transform("r", lambda x: -x["neg"]), 1, config.hosts.max_related_users).alias("related_evidence"),
             # The strongest users' evidence, as the day score of a user counts its top events.
             F.aggregate(
                 F.slice(F.transform("r", lambda x: -x["neg"]), 1, config.day_top_k), F.lit(0.0), lambda acc, x: acc + x
@@ -207,7 +210,9 @@ def day_scores(features: DataFrame, evidence: DataFrame, config: RiskConfig) -> 
     p = config.hosts
     f = features.join(evidence, ["computer_id", "event_date"], "left").withColumn(
         "evidence", F.coalesce("evidence", F.lit(0.0))
-    ).withColumn("related_users", F.coalesce("related_users", F.array().cast("array<string>")))
+    ).withColumn("related_users", F.coalesce("related_users", F.array().cast("array<string>"))).withColumn(
+        "related_evidence", F.coalesce("related_evidence", F.array().cast("array<double>"))
+    )
     parts = {
         "new_users_in": F.greatest(F.col("new_users_in") - F.col("expected_new_users_in"), F.lit(0.0)),
         "new_users_out": F.greatest(F.col("new_users_out") - F.col("expected_new_users_out"), F.lit(0.0)),
@@ -288,4 +293,5 @@ def host_risk_daily(
         "related_users",
         "top_reasons",
         F.lit(config.model_version).alias("model_version"),
+        "related_evidence",
     )

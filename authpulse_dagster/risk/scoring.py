@@ -84,12 +84,26 @@ def day_summaries(scores: DataFrame, config: RiskConfig) -> DataFrame:
 
 
 def host_flow(host_daily: DataFrame, config: RiskConfig) -> DataFrame:
-    """``user_id, event_date, host_flow``: a share of the riskiest host each user was new on that day (host to user flow)."""
+    """``user_id, event_date, host_flow``: a share of the riskiest host each user was new on that day (host to user flow).
+
+    The host's day score counts its new users' evidence (``hosts.user_flow``
+    of the strongest ``day_top_k``); what a user brought is taken out of the
+    score that flows back to that user, or its own events would raise it a
+    second time. Exact when the day score is under its cap of 100; at the
+    cap it errs low.
+    """
+    # Rows written before related_evidence existed have none: their flow is the whole day score, as it was.
+    own = F.when(
+        F.col("pos") < config.day_top_k, F.coalesce(F.try_element_at("related_evidence", F.col("pos") + 1), F.lit(0.0))
+    ).otherwise(F.lit(0.0))
     return (
         host_daily.where(F.col("day_score") > 0)
-        .select("event_date", "day_score", F.explode("related_users").alias("user_id"))
+        .withColumn("related_evidence", F.coalesce("related_evidence", F.array().cast("array<double>")))
+        .select("event_date", "day_score", "related_evidence", F.posexplode("related_users").alias("pos", "user_id"))
+        .withColumn("without_own", F.greatest(F.lit(0.0), F.col("day_score") - config.hosts.user_flow * own))
         .groupBy("user_id", "event_date")
-        .agg((F.max("day_score") * config.flow.host_to_user).alias("host_flow"))
+        .agg((F.max("without_own") * config.flow.host_to_user).alias("host_flow"))
+        .where(F.col("host_flow") > 0)
     )
 
 

@@ -56,6 +56,10 @@ def test_a_rare_host_with_four_newcomers_and_a_source_with_four_new_users_score(
     assert f1["top_reasons"][0] == "host_new_source_users"
     # The users' own risky events on the host flow into it: evidence, on top of the newcomers.
     assert r1["evidence"] > 0 and r1["risk_score"] == r1["day_score"]
+    # Each related user's part of it, riskiest first: the evidence is the strongest users' sum.
+    ev = r1["related_evidence"]
+    assert len(ev) == len(r1["related_users"]) and ev == sorted(ev, reverse=True)
+    assert sum(ev[: RiskConfig().day_top_k]) == pytest.approx(r1["evidence"]) and ev[0] > 0
 
 
 def test_an_ordinary_day_leaves_every_host_at_zero(spark):

@@ -86,3 +86,23 @@ def test_weights_are_validated_and_cover_every_rule():
         RiskConfig(weights={**RiskConfig().weights, "fan_out_spike": 1.0})
     with pytest.raises(ValueError, match="medium <= high"):
         replace(RiskConfig(), alert_high=99.0, alert_critical=90.0)
+
+
+def test_a_risky_host_lends_users_its_risk_but_never_a_users_own_evidence_back(spark):
+    config = RiskConfig()
+    uf, share = config.hosts.user_flow, config.flow.host_to_user
+    day = date(2024, 1, 10)
+    rows = [
+        # H1's whole day score is U1's evidence there (no newcomer excess): nothing flows back to U1,
+        # and U2, new on H1 the same day with nothing of its own, takes a share of it.
+        ("H1", day, uf * 40.0, ["U1", "U2"], [40.0, 0.0]),
+        # H2 is risky by its newcomers (30) plus U3's evidence: U3 gets the newcomers' part.
+        ("H2", day, 30.0 + uf * 20.0, ["U3"], [20.0]),
+        # A row from before related_evidence existed: the whole day score flows, as it did.
+        ("H3", day, 10.0, ["U4"], None),
+        ("H4", day, 0.0, ["U5"], [0.0]),  # a quiet host lends nothing
+    ]
+    hosts = spark.createDataFrame(rows, "computer_id string, event_date date, day_score double, "
+                                        "related_users array<string>, related_evidence array<double>")
+    flow = {r["user_id"]: r["host_flow"] for r in scoring.host_flow(hosts, config).collect()}
+    assert flow == pytest.approx({"U2": share * uf * 40.0, "U3": share * 30.0, "U4": share * 10.0})
