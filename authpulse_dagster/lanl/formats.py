@@ -31,8 +31,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 FIELD_COUNTS: dict[str, int] = {fmt: len(cols) for fmt, cols in COLUMNS.items()}
 
-# LANL 2015 writes a missing value as "?"; success is one of these two words.
-MISSING = "?"
+# LANL 2015's success is one of these two words.
 SUCCESS_VALUES: tuple[str, ...] = ("Success", "Fail")
 
 # No line is ever held in memory beyond this many bytes: longer lines are

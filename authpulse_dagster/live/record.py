@@ -27,7 +27,6 @@ the event id for a line without one.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from datetime import date, datetime, timezone
 from typing import Any
@@ -91,25 +90,3 @@ def _shrink(record: dict[str, Any], key: str) -> bytes:
     else:
         record["line_b64"] = record["line_b64"][: (budget // 4) * 4]
     return json.dumps(record, separators=(",", ":")).encode("utf-8")
-
-
-def decode_line(record: dict[str, Any]) -> bytes | None:
-    """The original line bytes carried by a record (as far as they were sent); None if it carries none.
-
-    Never raises on a hand-made record: a ``line`` that is not a string or a
-    ``line_b64`` that is not valid base64 gives None (the record is then a
-    ``bad_record``, as the streaming job files it).
-    """
-    line = record.get("line")
-    if isinstance(line, str):
-        try:
-            return line.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate from a JSON escape
-            return None
-    b64 = record.get("line_b64")
-    if not isinstance(b64, str):
-        return None
-    try:
-        return base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError):
-        return None

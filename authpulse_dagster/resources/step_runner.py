@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterator, Literal, Optional, Protocol, Union
+from typing import Iterator, Literal, Optional, Union
 
 import dagster as dg
 
@@ -41,12 +41,6 @@ STEP_MODULE = "authpulse_dagster.steps"
 def step_command_args(step: str, days, run_id: str) -> list[str]:
     """Arguments of ``python -m authpulse_dagster.steps`` for a step over ``days`` (sorted)."""
     return [step, "--start", days[0].isoformat(), "--end", days[-1].isoformat(), "--run-id", run_id]
-
-
-class StepRunner(Protocol):
-    """What every runner offers: run a named step for the days of the current run."""
-
-    def run(self, context: dg.AssetExecutionContext, step: str) -> Iterator[StepOutput]: ...
 
 
 class LocalStepRunner(dg.ConfigurableResource):
