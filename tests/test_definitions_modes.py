@@ -51,10 +51,11 @@ def test_the_same_definitions_load_in_both_modes(monkeypatch: pytest.MonkeyPatch
         assert type(local.resources["streaming"]) is StreamingJobResource
         assert isinstance(aws.resources["step_runner"], EmrStepRunner)
         assert isinstance(aws.resources["streaming"], EmrStreamingJobResource)
-        # Every job resolves against its resources in both modes.
-        for defs in (local, aws):
-            for job in defs.resolve_all_job_defs():
-                assert job.name
+        # Every job resolves (a missing resource would raise here) and needs the same resources in both
+        # modes: the steps through step_runner, the streaming jobs through streaming.
+        needs = [{job.name: job.required_resource_keys for job in d.resolve_all_job_defs()} for d in (local, aws)]
+        assert needs[0] == needs[1]
+        assert "step_runner" in needs[1]["daily_pipeline"] and "streaming" in needs[1]["start_streaming"]
     finally:
         monkeypatch.setenv("AUTHPULSE_ENV", "local")
         import authpulse_dagster.definitions as module
