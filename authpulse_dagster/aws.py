@@ -11,13 +11,17 @@ at another emulator, or at real AWS, is therefore a matter of environment.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
+from authpulse_dagster.errors import ConfigError
 from authpulse_dagster.settings import LOCAL, Settings
 
 # Dummy credentials for the local emulator; moto accepts anything, but botocore
@@ -74,9 +78,53 @@ def aws_client(service: str, settings: Settings, **kwargs: Any) -> Any:
 
     ``kwargs`` go to ``Session.client``; a ``config`` is merged over the
     project defaults. ``endpoint_url`` is refused on purpose: the endpoint
-    comes from the environment so no code path can pin one.
+    comes from the environment so no code path can pin one. In local mode
+    the client is refused unless that endpoint is on this machine
+    (:func:`require_local_endpoint`).
     """
+    if settings.env == LOCAL:
+        require_local_endpoint(service)
     return client_in_region(service, settings.region, **kwargs)
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def local_endpoint_problem(service: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why a ``service`` client would leave this machine in local mode, or None when it would not.
+
+    botocore takes ``AWS_ENDPOINT_URL_<SERVICE_ID>`` over ``AWS_ENDPOINT_URL``;
+    without either (or with configured endpoints switched off) it goes to real
+    AWS with whatever credentials the shell has.
+    """
+    e = os.environ if environ is None else environ
+    if (e.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or "").strip().lower() == "true":
+        return "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true makes boto3 skip the local endpoint"
+    name = f"AWS_ENDPOINT_URL_{_service_id(service)}"
+    endpoint = (e.get(name) or e.get("AWS_ENDPOINT_URL") or "").strip()
+    if not endpoint:
+        return "AWS_ENDPOINT_URL is not set"
+    host = urlsplit(endpoint).hostname or ""
+    if host not in _LOOPBACK and not host.startswith("127."):
+        return f"{name if e.get(name) else 'AWS_ENDPOINT_URL'}={endpoint} is not on this machine"
+    return None
+
+
+def require_local_endpoint(service: str) -> None:
+    """Refuse, with one line, a local-mode client that would reach a real AWS account."""
+    problem = local_endpoint_problem(service)
+    if problem:
+        raise ConfigError(
+            f"local mode never calls real AWS, and a {service} client would: {problem}; run through `authpulse` "
+            "(it starts the local stack), or `eval \"$(authpulse local env)\"` first, or set AUTHPULSE_ENV=aws"
+        )
+
+
+@functools.lru_cache(maxsize=None)
+def _service_id(service: str) -> str:
+    """botocore's environment-variable form of a service's id (``cloudwatch`` -> ``CLOUDWATCH``)."""
+    model = botocore.session.get_session().get_service_model(service)
+    return model.service_id.hyphenize().replace("-", "_").upper()
 
 
 def client_in_region(service: str, region: str | None, **kwargs: Any) -> Any:

@@ -11,6 +11,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from authpulse_dagster import local_stack
 from authpulse_dagster.aws import aws_client, local_aws_environment
+from authpulse_dagster.errors import ConfigError
 from authpulse_dagster.local_stack import apply_local_environment
 from authpulse_dagster.settings import Settings
 from tests.test_settings_aws import VALID as AWS_VALID
@@ -118,3 +119,36 @@ def test_apply_local_environment_without_stack_or_in_aws_mode(
     aws = Settings.from_env({**AWS_VALID, "AUTHPULSE_HOME": str(moto_stack.home)})
     assert apply_local_environment(aws) is None
     assert "AWS_ENDPOINT_URL" not in os.environ
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({}, "AWS_ENDPOINT_URL is not set"),
+        ({"AWS_ENDPOINT_URL": "https://kinesis.us-east-1.amazonaws.com"}, "is not on this machine"),
+        # The per-service variable wins in botocore, so it is the one checked.
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ENDPOINT_URL_KINESIS": "https://example.com"},
+         "AWS_ENDPOINT_URL_KINESIS=https://example.com is not on this machine"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}, "skip the local endpoint"),
+    ],
+)
+def test_a_local_mode_client_that_would_reach_real_aws_is_refused(
+    tmp_path, restore_environ: None, environ: dict, problem: str
+) -> None:
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        del os.environ[name]
+    os.environ.update({"AWS_ACCESS_KEY_ID": "AKIAREALLOOKING", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value", **environ})
+    settings = Settings.from_env({"AUTHPULSE_HOME": str(tmp_path)})
+    with pytest.raises(ConfigError, match="local mode never calls real AWS") as refused:
+        aws_client("kinesis", settings)
+    assert problem in str(refused.value) and "s3cr3t-value" not in str(refused.value)
+    # The same environment in aws mode is the user's choice: the client is made (no call is sent).
+    aws = Settings.from_env({**AWS_VALID, "AUTHPULSE_HOME": str(tmp_path)})
+    assert aws_client("kinesis", aws).meta.service_model.service_name == "kinesis"
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:4566", "http://localhost:4566", "http://[::1]:4566", "http://127.0.0.2:1"])
+def test_a_local_mode_client_on_this_machine_is_made(tmp_path, restore_environ: None, endpoint: str) -> None:
+    os.environ.pop("AWS_ENDPOINT_URL_KINESIS", None)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    assert aws_client("kinesis", Settings.from_env({"AUTHPULSE_HOME": str(tmp_path)})).meta.endpoint_url == endpoint
